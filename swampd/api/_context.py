@@ -1,0 +1,67 @@
+"""What a handler knows about its call: the services, the calling peer, its connection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from swampd.services import Services
+
+
+@dataclass
+class Peer:
+    """The process on the other end of the socket (from SO_PEERCRED), or this process in-process."""
+
+    pid: int | None
+    uid: int | None
+    gid: int | None
+    _cmdline: str | None = field(default=None, repr=False)
+
+    @property
+    def cmdline(self) -> str:
+        """The peer's command line from /proc (empty when unknown or gone)."""
+        if self._cmdline is None:
+            self._cmdline = read_cmdline(self.pid)
+        return self._cmdline
+
+    def describe(self) -> dict[str, Any]:
+        return {"pid": self.pid, "uid": self.uid, "cmdline": self.cmdline}
+
+
+def read_cmdline(pid: int | None) -> str:
+    if not pid:
+        return ""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            raw = fh.read(4096)
+    except OSError:
+        return ""
+    return raw.replace(b"\0", b" ").decode("utf-8", "replace").strip()
+
+
+class Connection:
+    """The daemon side of one client connection, as handlers see it."""
+
+    id: int
+    peer: Peer
+    read_only: bool = False
+
+    def notify(self, method: str, params: dict[str, Any]) -> bool:
+        """Queue a notification for this client; False when the client is gone or too slow."""
+        raise NotImplementedError
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Run `callback` when the connection ends (subscriptions, log follows)."""
+        raise NotImplementedError
+
+
+@dataclass
+class CallContext:
+    services: Services
+    connection: Connection
+
+    @property
+    def peer(self) -> Peer:
+        return self.connection.peer

@@ -1,0 +1,110 @@
+"""The method registry: one module per RPC namespace under `swampd/api/` adds its methods.
+
+A method is an async function whose first argument is the `CallContext` and whose other
+arguments are the JSON-RPC params (named or positional):
+
+    @rpc("data.get")
+    async def get(ctx: CallContext, repo: str, model: str, name: str, version: int | None = None):
+        \"\"\"Read one data version.\"\"\"
+        return await ctx.services.data.get(...)
+
+Handlers return JSON-able values and raise `SwampdError`s; the RPC adapter does the rest.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    name: str
+    handler: Handler
+    doc: str
+    params: tuple[dict[str, Any], ...]
+    mutating: bool
+    """Changes state; refused by read-only clients and shown as such by `rpc.discover`."""
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "doc": self.doc, "params": list(self.params), "mutating": self.mutating}
+
+
+def rpc(name: str, *, mutating: bool = False) -> Callable[[Handler], Handler]:
+    """Mark an async function as the RPC method `name`."""
+
+    def mark(func: Handler) -> Handler:
+        if not inspect.iscoroutinefunction(func):
+            raise TypeError(f"RPC method {name} must be an async function")
+        func.__rpc_name__ = name  # type: ignore[attr-defined]
+        func.__rpc_mutating__ = mutating  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+def _describe_params(func: Handler) -> tuple[dict[str, Any], ...]:
+    params = list(inspect.signature(func).parameters.values())[1:]
+    out = []
+    for p in params:
+        entry: dict[str, Any] = {"name": p.name, "required": p.default is inspect.Parameter.empty}
+        if p.annotation is not inspect.Parameter.empty:
+            entry["type"] = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", str(p.annotation))
+        if p.default is not inspect.Parameter.empty and isinstance(p.default, (str, int, float, bool, type(None))):
+            entry["default"] = p.default
+        out.append(entry)
+    return tuple(out)
+
+
+class Registry:
+    """Method name → spec."""
+
+    def __init__(self) -> None:
+        self._methods: dict[str, MethodSpec] = {}
+
+    def add(self, func: Handler) -> None:
+        name = func.__rpc_name__  # type: ignore[attr-defined]
+        if name in self._methods:
+            raise ValueError(f"RPC method {name} registered twice")
+        doc = (inspect.getdoc(func) or "").strip().splitlines()
+        self._methods[name] = MethodSpec(
+            name=name,
+            handler=func,
+            doc=doc[0] if doc else "",
+            params=_describe_params(func),
+            mutating=func.__rpc_mutating__,  # type: ignore[attr-defined]
+        )
+
+    def add_module(self, module: Any) -> None:
+        for value in vars(module).values():
+            if callable(value) and hasattr(value, "__rpc_name__") and value.__module__ == module.__name__:
+                self.add(value)
+
+    def get(self, name: str) -> MethodSpec | None:
+        return self._methods.get(name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._methods
+
+    def names(self) -> list[str]:
+        return sorted(self._methods)
+
+    def specs(self) -> list[MethodSpec]:
+        return [self._methods[n] for n in self.names()]
+
+
+def load_registry(package: str = "swampd.api") -> Registry:
+    """Import every public module of `package` and register its methods."""
+    registry = Registry()
+    pkg = importlib.import_module(package)
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        registry.add_module(importlib.import_module(f"{package}.{info.name}"))
+    return registry

@@ -1,0 +1,1 @@
+"""The daemon process: transport, RPC adapter, lifecycle, events."""

@@ -1,0 +1,92 @@
+"""The service container: the one place the daemon (and `--no-daemon`) builds its subsystems.
+
+Subsystems are built on first use so that a daemon answering `daemon.hello` does not pay
+for boto3, psycopg or keyring; each receives its dependencies explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from functools import cached_property
+from typing import Any
+
+from swampd import __version__
+from swampd.config import Config
+from swampd.server.events import EventBus
+
+
+class DaemonState:
+    """Counters and facts about the running daemon that `daemon.status` reports."""
+
+    def __init__(self, *, in_process: bool) -> None:
+        self.pid = os.getpid()
+        self.version = __version__
+        self.started_at = time.time()
+        self.started_monotonic = time.monotonic()
+        self.in_process = in_process
+        self.connections = 0
+        self.connections_total = 0
+        self.requests_total = 0
+        self.requests_in_flight = 0
+        self.draining = False
+
+    @property
+    def uptime(self) -> float:
+        return time.monotonic() - self.started_monotonic
+
+
+class Services:
+    def __init__(self, config: Config, *, bus: EventBus | None = None, in_process: bool = False) -> None:
+        self.config = config
+        self.bus = bus or EventBus()
+        self.state = DaemonState(in_process=in_process)
+        self._closers: list[Any] = []
+
+    def publish(self, topic: str, data: dict[str, Any]) -> None:
+        self.bus.publish(topic, data)
+
+    # Subsystems are added below as cached properties, e.g.:
+    #
+    #   @cached_property
+    #   def jobs(self) -> JobManager:
+    #       from swampd.jobs.manager import JobManager
+    #       manager = JobManager(JobSettings.from_mapping(self.config.section("jobs")), ...)
+    #       self._closers.append(manager)
+    #       return manager
+
+    def busy_reasons(self) -> list[str]:
+        """Why the daemon must not exit on idle now (empty when it may)."""
+        reasons = []
+        if self.state.connections:
+            reasons.append(f"{self.state.connections} connection(s)")
+        if self.bus.subscription_count:
+            reasons.append(f"{self.bus.subscription_count} subscription(s)")
+        for name in self._built():
+            busy = getattr(self.__dict__[name], "busy_reason", None)
+            if callable(busy) and (reason := busy()):
+                reasons.append(reason)
+        return reasons
+
+    def _built(self) -> list[str]:
+        return [n for n, v in type(self).__dict__.items() if isinstance(v, cached_property) and n in self.__dict__]
+
+    async def start(self) -> None:
+        """Start what must run from boot (e.g. reaping jobs left by a killed daemon)."""
+        for name in self.eager:
+            subsystem = getattr(self, name)
+            start = getattr(subsystem, "start", None)
+            if start is not None:
+                await start()
+
+    eager: tuple[str, ...] = ()
+    """Subsystems built and started at boot rather than on first use."""
+
+    async def aclose(self) -> None:
+        for closer in reversed(self._closers):
+            aclose = getattr(closer, "aclose", None)
+            if aclose is not None:
+                try:
+                    await aclose()
+                except Exception:  # noqa: BLE001 - shutting down: close the rest regardless
+                    pass
