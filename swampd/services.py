@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 from swampd import __version__
 from swampd.config import Config
@@ -36,12 +36,20 @@ class DaemonState:
         return time.monotonic() - self.started_monotonic
 
 
+class DaemonControl(Protocol):
+    """What handlers may ask of the running daemon process."""
+
+    def request_stop(self, reason: str) -> None: ...
+
+
 class Services:
     def __init__(self, config: Config, *, bus: EventBus | None = None, in_process: bool = False) -> None:
         self.config = config
         self.bus = bus or EventBus()
         self.state = DaemonState(in_process=in_process)
         self._closers: list[Any] = []
+        self.control: DaemonControl | None = None
+        """The running daemon; None when handlers run in-process (`--no-daemon`)."""
 
     def publish(self, topic: str, data: dict[str, Any]) -> None:
         self.bus.publish(topic, data)

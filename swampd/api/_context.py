@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from swampd.api._registry import Registry
     from swampd.services import Services
 
 
@@ -61,6 +62,7 @@ class Connection:
 class CallContext:
     services: Services
     connection: Connection
+    registry: Registry
 
     @property
     def peer(self) -> Peer:

@@ -55,7 +55,8 @@ def _describe_params(func: Handler) -> tuple[dict[str, Any], ...]:
     for p in params:
         entry: dict[str, Any] = {"name": p.name, "required": p.default is inspect.Parameter.empty}
         if p.annotation is not inspect.Parameter.empty:
-            entry["type"] = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", str(p.annotation))
+            annotation = p.annotation
+            entry["type"] = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
         if p.default is not inspect.Parameter.empty and isinstance(p.default, (str, int, float, bool, type(None))):
             entry["default"] = p.default
         out.append(entry)

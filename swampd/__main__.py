@@ -1,0 +1,3 @@
+from swampd.server.main import main
+
+raise SystemExit(main())

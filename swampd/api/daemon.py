@@ -1,0 +1,61 @@
+"""daemon.*: handshake, status and stop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from swampd import protocol
+from swampd.api._context import CallContext
+from swampd.api._registry import rpc
+from swampd.errors import Unsupported
+
+CAPABILITIES = ("batch", "notifications", "events", "cancel", "discover")
+
+
+@rpc("daemon.hello")
+async def hello(ctx: CallContext, client_protocol: int | None = None) -> dict[str, Any]:
+    """Handshake: version, protocol, pid, start time and capabilities."""
+    state = ctx.services.state
+    return {
+        "version": state.version,
+        "protocol": protocol.PROTOCOL_VERSION,
+        "pid": state.pid,
+        "started_at": state.started_at,
+        "capabilities": list(CAPABILITIES),
+        "compatible": client_protocol in (None, protocol.PROTOCOL_VERSION),
+    }
+
+
+@rpc("daemon.status")
+async def status(ctx: CallContext) -> dict[str, Any]:
+    """pid, version, protocol, uptime, socket, connections, requests and config summary."""
+    services = ctx.services
+    state = services.state
+    daemon = services.control
+    return {
+        "pid": state.pid,
+        "version": state.version,
+        "protocol": protocol.PROTOCOL_VERSION,
+        "started_at": state.started_at,
+        "uptime": round(state.uptime, 3),
+        "mode": "in-process" if state.in_process else "daemon",
+        "socket": services.config.paths.socket if daemon else None,
+        "connections": state.connections,
+        "connections_total": state.connections_total,
+        "requests_total": state.requests_total,
+        "requests_in_flight": state.requests_in_flight,
+        "subscriptions": services.bus.subscription_count,
+        "draining": state.draining,
+        "busy": services.busy_reasons(),
+        "config": services.config.summary(),
+    }
+
+
+@rpc("daemon.stop", mutating=True)
+async def stop(ctx: CallContext, reason: str = "requested by client") -> dict[str, Any]:
+    """Stop gracefully: in-flight requests answer (within the drain grace), then exit."""
+    daemon = ctx.services.control
+    if daemon is None:
+        raise Unsupported("no daemon is running: this call ran in-process")
+    daemon.request_stop(f"{reason} (pid {ctx.peer.pid})")
+    return {"stopping": True, "pid": ctx.services.state.pid}

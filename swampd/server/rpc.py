@@ -1,0 +1,175 @@
+"""The JSON-RPC 2.0 adapter: the only module that imports jsonrpcserver.
+
+Framing and transport hand it one decoded JSON value; it returns the JSON-able reply (or
+None when nothing must be sent: notifications and notification-only batches). Batches are
+split here so that each member gets its own reply, as the specification requires.
+jsonrpcserver is configured for speed: requests arrive already parsed (orjson), validated
+by a small hand-written check instead of its jsonschema validator, and dispatched one at
+a time with `dispatch_request` (no per-request `asyncio.gather`). Handler parameters are
+bound by jsonrpcserver's own `signature().bind` check, against signatures computed once.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import traceback
+import types
+import typing
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from jsonrpcserver.async_dispatcher import dispatch_request
+from jsonrpcserver.dispatcher import create_request, to_response
+from jsonrpcserver.response import to_serializable
+from jsonrpcserver.result import Error, Success
+from jsonrpcserver.sentinels import NOID
+
+from swampd import protocol
+from swampd.api._context import CallContext
+from swampd.api._registry import MethodSpec, Registry
+from swampd.errors import InvalidParams, SwampdError
+
+log = logging.getLogger("swampd.rpc")
+
+Json = Any
+
+
+def error_reply(code: int, message: str, id_: Any = None, **data: Any) -> dict[str, Any]:
+    return {
+        "jsonrpc": "2.0",
+        "error": {"code": code, "message": message, "data": {"kind": protocol.kind_for_code(code), **data}},
+        "id": id_,
+    }
+
+
+def _is_valid_request(obj: Any) -> bool:
+    if not isinstance(obj, dict) or obj.get("jsonrpc") != "2.0":
+        return False
+    if not isinstance(obj.get("method"), str):
+        return False
+    if "params" in obj and not isinstance(obj["params"], (list, dict)):
+        return False
+    if "id" in obj:
+        id_ = obj["id"]
+        if not (id_ is None or isinstance(id_, (str, int, float)) and not isinstance(id_, bool)):
+            return False
+    extra = set(obj) - {"jsonrpc", "method", "params", "id"}
+    return not extra
+
+
+def _request_id(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        id_ = obj.get("id")
+        if id_ is None or isinstance(id_, (str, int, float)) and not isinstance(id_, bool):
+            return id_
+    return None
+
+
+# ---- parameter type checks, computed once per method -------------------------------------
+
+_SIMPLE = {str: str, int: int, float: (int, float), bool: bool, dict: dict, list: list}
+
+
+def _checker(annotation: Any) -> Callable[[Any], bool] | None:
+    """A predicate for simple annotations (str, int, X | None, list[...]); None = don't check."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        parts = [_checker(a) for a in typing.get_args(annotation)]
+        if any(p is None for p in parts):
+            return None
+        return lambda v: any(p(v) for p in parts)  # type: ignore[misc]
+    if annotation is type(None):
+        return lambda v: v is None
+    if origin in (list, dict):
+        annotation = origin
+    if annotation is typing.Any:
+        return None
+    if annotation in _SIMPLE:
+        expected = _SIMPLE[annotation]
+        if annotation in (int, float):
+            return lambda v: isinstance(v, expected) and not isinstance(v, bool)
+        return lambda v: isinstance(v, expected)
+    return None
+
+
+def _type_name(annotation: Any) -> str:
+    return str(annotation).replace("typing.", "").replace("<class '", "").replace("'>", "")
+
+
+class RpcDispatcher:
+    """Turns one decoded JSON-RPC message into its reply using the registry's handlers."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._methods = {spec.name: self._wrap(spec) for spec in registry.specs()}
+
+    def _wrap(self, spec: MethodSpec) -> Callable[..., Awaitable[Any]]:
+        handler = spec.handler
+        signature = inspect.signature(handler)
+        try:
+            hints = typing.get_type_hints(handler)
+        except Exception:  # noqa: BLE001 - unresolvable hint: skip the type checks
+            hints = {}
+        names = list(signature.parameters)[1:]
+        checks = {
+            name: (check, hints[name])
+            for name in names
+            if name in hints and (check := _checker(hints[name])) is not None
+        }
+
+        async def method(ctx: CallContext, *args: Any, **kwargs: Any) -> Any:
+            for name, value in [*zip(names, args, strict=False), *kwargs.items()]:
+                entry = checks.get(name)
+                if entry is not None and not entry[0](value):
+                    return Error(
+                        protocol.INVALID_PARAMS,
+                        f"invalid params: '{name}' must be {_type_name(entry[1])}",
+                        {"kind": "invalid_params", "param": name},
+                    )
+            try:
+                result = await handler(ctx, *args, **kwargs)
+            except SwampdError as exc:
+                err = exc.to_error()
+                return Error(err["code"], err["message"], err["data"])
+            except Exception as exc:  # noqa: BLE001 - never let raw exception text reach a client
+                # The message of a third-party exception may carry a secret: log the type and
+                # the stack only.
+                frames = "".join(traceback.format_tb(exc.__traceback__))
+                log.error("internal error in %s: %s\n%s", spec.name, type(exc).__name__, frames)
+                return Error(protocol.INTERNAL_ERROR, "internal error", {"kind": "internal_error", "method": spec.name})
+            return Success(result)
+
+        method.__signature__ = signature  # type: ignore[attr-defined]  # bound by jsonrpcserver, computed once
+        return method
+
+    async def dispatch_one(self, obj: Json, ctx: CallContext) -> Json | None:
+        """Reply to one request object (None for a notification)."""
+        if not _is_valid_request(obj):
+            return error_reply(protocol.INVALID_REQUEST, "invalid request", _request_id(obj))
+        request = create_request(obj)
+        if request.method not in self._methods:
+            if request.id is NOID:
+                return None
+            return error_reply(protocol.METHOD_NOT_FOUND, f"method not found: {request.method}", request.id,
+                               method=request.method)
+        _, result = await dispatch_request(self._methods, ctx, request)
+        if request.id is NOID:
+            return None
+        reply = to_serializable(to_response(request, result))
+        error = reply.get("error")
+        if error is not None:
+            if error.get("code") == protocol.INVALID_PARAMS and not isinstance(error.get("data"), dict):
+                # jsonrpcserver's own binding error: its text is about our signature, never a value.
+                reply["error"] = {
+                    "code": protocol.INVALID_PARAMS,
+                    "message": f"invalid params: {error.get('data') or error.get('message')}",
+                    "data": {"kind": "invalid_params"},
+                }
+            elif not isinstance(error.get("data"), dict):
+                reply["error"]["data"] = {"kind": protocol.kind_for_code(error["code"])}
+        return reply
+
+
+def invalid_params(message: str, **data: Any) -> InvalidParams:
+    return InvalidParams(message, **data)
