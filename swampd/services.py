@@ -66,8 +66,8 @@ class Services:
     def busy_reasons(self) -> list[str]:
         """Why the daemon must not exit on idle now (empty when it may)."""
         reasons = []
-        if self.state.connections:
-            reasons.append(f"{self.state.connections} connection(s)")
+        if self.state.requests_in_flight:
+            reasons.append(f"{self.state.requests_in_flight} request(s) in flight")
         if self.bus.subscription_count:
             reasons.append(f"{self.bus.subscription_count} subscription(s)")
         for name in self._built():
