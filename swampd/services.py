@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 import time
 from functools import cached_property
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from swampd import __version__
 from swampd.config import Config
 from swampd.server.events import EventBus
+
+if TYPE_CHECKING:
+    from swampd.extensions.service import ExtensionService
 
 
 class DaemonState:
@@ -62,6 +65,13 @@ class Services:
     #       manager = JobManager(JobSettings.from_mapping(self.config.section("jobs")), ...)
     #       self._closers.append(manager)
     #       return manager
+
+    @cached_property
+    def extensions(self) -> ExtensionService:
+        """The host extension store (swampd/extensions), shared by every project on the host."""
+        from swampd.extensions.service import ExtensionService
+
+        return ExtensionService.from_config(self.config.paths.data_dir, self.config.section("extensions"), self.publish)
 
     def busy_reasons(self) -> list[str]:
         """Why the daemon must not exit on idle now (empty when it may)."""
