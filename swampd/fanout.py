@@ -62,7 +62,7 @@ def _copy_error(error: SwampdError) -> SwampdError:
     """A fresh exception per waiter (a shared instance would collect every waiter's traceback)."""
     try:
         return type(error)(error.message, **error.data)
-    except Exception:  # a subclass with another signature: share the instance
+    except Exception:  # noqa: BLE001 - a subclass with another signature: share the instance
         return error
 
 
@@ -82,6 +82,8 @@ class Flight:
     cancelled: bool = False
     cancel_reason: str = ""
     joined_total: int = 1
+    held: bool = False
+    """Held by the daemon (a detached job): it runs on when every waiter has left."""
 
     @property
     def age(self) -> float:
@@ -95,6 +97,7 @@ class Flight:
             "started": self.started,
             "age": round(self.age, 3),
             "waiters": len(self.waiters),
+            "held": self.held,
             "peers": [p.describe() if p is not None else None for p in self.waiters.values()],
         }
 
@@ -188,11 +191,7 @@ class Coalescer:
         self.calls_total += 1
         flight = self._flights.get(key)
         if flight is None:
-            flight = Flight(key=key, method=method, model=model, started=time.time(),
-                            started_monotonic=time.monotonic())
-            self._flights[key] = flight
-            self.flights_total += 1
-            self._tg.start_soon(self._execute, flight, fn, name=f"flight {method} {key[:12]}")
+            flight = self._launch(key, fn, method=method, model=model)
             waiter = self._add_waiter(flight, peer)
             self._emit("call.started", flight, peer=peer)
         else:
@@ -209,6 +208,34 @@ class Coalescer:
             raise _copy_error(flight.error)
         return flight.result  # type: ignore[no-any-return]
 
+    def hold(
+        self, key: str, fn: Callable[[], Awaitable[Any]], *, method: str, model: str | None = None
+    ) -> Flight:
+        """Join or start the flight `key` on the daemon's behalf: it runs on without waiters.
+
+        Used for detached work (`jobs.submit` with wait=false). Only `cancel(key)` or the
+        end of the work ends a held flight. Synchronous: the flight exists on return.
+        """
+        if self._tg is None:
+            raise ShuttingDown("the fan-out coordinator is not running")
+        flight = self._flights.get(key)
+        if flight is None:
+            flight = self._launch(key, fn, method=method, model=model)
+            self._emit("call.started", flight, held=True)
+        flight.held = True
+        return flight
+
+    def _launch(
+        self, key: str, fn: Callable[[], Awaitable[Any]], *, method: str, model: str | None
+    ) -> Flight:
+        assert self._tg is not None
+        flight = Flight(key=key, method=method, model=model, started=time.time(),
+                        started_monotonic=time.monotonic())
+        self._flights[key] = flight
+        self.flights_total += 1
+        self._tg.start_soon(self._execute, flight, fn, name=f"flight {method} {key[:12]}")
+        return flight
+
     def _add_waiter(self, flight: Flight, peer: Peer | None) -> int:
         waiter = next(self._waiter_ids)
         flight.waiters[waiter] = peer
@@ -218,7 +245,7 @@ class Coalescer:
         peer = flight.waiters.pop(waiter, None)
         self.detached_total += 1
         self._emit("call.left", flight, peer=peer)
-        if not flight.waiters:
+        if not flight.waiters and not flight.held:
             self._cancel_flight(flight, "every waiter left")
 
     async def _execute(self, flight: Flight, fn: Callable[[], Awaitable[Any]]) -> None:
@@ -233,7 +260,7 @@ class Coalescer:
                 )
         except SwampdError as exc:
             flight.error = exc
-        except Exception as exc:  # never leak third-party text to a client
+        except Exception as exc:
             log.warning("shared call %s failed: %s", flight.method, type(exc).__name__,
                         exc_info=True)
             flight.error = CallFailed(f"{flight.method} failed ({type(exc).__name__})")
@@ -319,5 +346,5 @@ class Coalescer:
             data["peer"] = {"pid": peer.pid}
         try:
             self._publish(TOPIC, data)
-        except Exception:  # events are best effort; never fail the call
+        except Exception:
             log.debug("publishing %s failed", kind, exc_info=True)

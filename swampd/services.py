@@ -17,6 +17,8 @@ from swampd.server.events import EventBus
 
 if TYPE_CHECKING:
     from swampd.extensions.service import ExtensionService
+    from swampd.fanout import Coalescer
+    from swampd.jobs.manager import JobManager
 
 
 class DaemonState:
@@ -73,6 +75,33 @@ class Services:
 
         return ExtensionService.from_config(self.config.paths.data_dir, self.config.section("extensions"), self.publish)
 
+    @cached_property
+    def fanout(self) -> Coalescer:
+        """Singleflight for identical in-flight calls (started at boot: it owns their scope)."""
+        from swampd.fanout import Coalescer
+
+        coalescer = Coalescer(self.publish)
+        self._closers.append(coalescer)
+        return coalescer
+
+    @cached_property
+    def jobs(self) -> JobManager:
+        """Job runner (started at boot to reap jobs a killed daemon left running)."""
+        from swampd.jobs.manager import JobManager
+        from swampd.jobs.settings import JobSettings
+        from swampd.jobs.store import JobStore
+
+        state_dir = self.config.paths.state_dir
+        manager = JobManager(
+            JobSettings.from_mapping(self.config.section("jobs")),
+            store=JobStore(os.path.join(state_dir, "jobs.sqlite3")),
+            coalescer=self.fanout,
+            log_dir=os.path.join(state_dir, "jobs"),
+            publish=self.publish,
+        )
+        self._closers.append(manager)
+        return manager
+
     def busy_reasons(self) -> list[str]:
         """Why the daemon must not exit on idle now (empty when it may)."""
         reasons = []
@@ -97,7 +126,7 @@ class Services:
             if start is not None:
                 await start()
 
-    eager: tuple[str, ...] = ()
+    eager: tuple[str, ...] = ("fanout", "jobs")
     """Subsystems built and started at boot rather than on first use."""
 
     async def aclose(self) -> None:

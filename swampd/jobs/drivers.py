@@ -1,0 +1,178 @@
+"""What each job kind runs, and how its output becomes a result.
+
+swamp: `<swamp> model method run <model> <method> --json [--input k=v ...]` in the repo
+directory, with the real swamp CLI (never this package's own `swamp` console script). On
+success stdout holds the `ModelMethodRunView` JSON; on failure stderr ends with
+`{"error": ..., "code": ...}` and the exit code is non-zero (75 for `lock_timeout`).
+
+command: an argv with cwd and env; the result is the exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from swampd.errors import InvalidInput, InvalidParams, NotFound
+from swampd.jobs.states import JobKind
+
+OWN_ENTRY_POINT_MARKERS = (b"from cli.main import", b"cli.main:main")
+
+
+@dataclass(frozen=True)
+class Launch:
+    argv: list[str]
+    cwd: str | None
+    env: dict[str, str]
+
+
+def is_own_console_script(path: str) -> bool:
+    """True when `path` is this package's `swamp` entry point (a pip console script)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return any(marker in head for marker in OWN_ENTRY_POINT_MARKERS)
+
+
+def resolve_swamp_executable(configured: str, path_env: str | None = None) -> str:
+    """The absolute path of the real swamp CLI.
+
+    A bare name is looked up on PATH, skipping this package's own `swamp`; an explicit
+    path that turns out to be our console script is refused.
+    """
+    if os.sep in configured:
+        found = os.path.abspath(configured)
+        if not (os.path.isfile(found) and os.access(found, os.X_OK)):
+            raise NotFound(f"swamp executable {configured} does not exist or is not executable")
+        if is_own_console_script(os.path.realpath(found)):
+            raise InvalidInput(
+                f"{configured} is swampd's own `swamp` front end, not the swamp CLI; "
+                "set [jobs] swamp_executable or SWAMPD_SWAMP_EXECUTABLE to the real binary"
+            )
+        return found
+    search = os.environ.get("PATH", "") if path_env is None else path_env
+    for directory in search.split(os.pathsep):
+        candidate = shutil.which(configured, path=directory) if directory else None
+        if candidate and not is_own_console_script(os.path.realpath(candidate)):
+            return os.path.abspath(candidate)
+    raise NotFound(
+        f"no swamp CLI named {configured!r} on PATH (swampd's own `swamp` does not count); "
+        "set [jobs] swamp_executable or SWAMPD_SWAMP_EXECUTABLE"
+    )
+
+
+def input_flags(inputs: Mapping[str, Any]) -> list[str]:
+    """`--input k=v` for strings; `--input k:json=<json>` for any other JSON value."""
+    flags: list[str] = []
+    for key in sorted(inputs):
+        value = inputs[key]
+        if not isinstance(key, str) or not key or "=" in key:
+            raise InvalidParams(f"input name {key!r} is not valid")
+        if isinstance(value, str):
+            flags += ["--input", f"{key}={value}"]
+        else:
+            flags += ["--input", f"{key}:json={orjson.dumps(value).decode()}"]
+    return flags
+
+
+def swamp_spec(
+    model: Any = None, method: Any = None, inputs: Any = None, repo: Any = None, env: Any = None
+) -> dict[str, Any]:
+    """Validate and normalise the spec of a swamp run (this is what dedupe keys hash)."""
+    if not isinstance(model, str) or not model:
+        raise InvalidParams("model must be a non-empty string")
+    if not isinstance(method, str) or not method:
+        raise InvalidParams("method must be a non-empty string")
+    if inputs is None:
+        inputs = {}
+    if not isinstance(inputs, dict):
+        raise InvalidParams("inputs must be an object of name: value")
+    input_flags(inputs)
+    if repo is None:
+        raise InvalidParams("repo (the swamp repo directory) is required")
+    if not isinstance(repo, str) or not os.path.isabs(repo):
+        raise InvalidParams("repo must be an absolute directory path")
+    if not os.path.isdir(repo):
+        raise NotFound(f"repo directory {repo} does not exist")
+    spec: dict[str, Any] = {"model": model, "method": method, "inputs": inputs,
+                            "repo": os.path.normpath(repo)}
+    if env:
+        spec["env"] = _check_env(env)
+    return spec
+
+
+def command_spec(argv: Any = None, cwd: Any = None, env: Any = None) -> dict[str, Any]:
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+        raise InvalidParams("argv must be a non-empty list of strings")
+    if cwd is not None and (not isinstance(cwd, str) or not os.path.isabs(cwd)):
+        raise InvalidParams("cwd must be an absolute directory path")
+    if cwd is not None and not os.path.isdir(cwd):
+        raise NotFound(f"cwd {cwd} does not exist")
+    return {"argv": argv, "cwd": cwd, "env": _check_env(env) if env else {}}
+
+
+def _check_env(env: Any) -> dict[str, str]:
+    if not isinstance(env, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in env.items()
+    ):
+        raise InvalidParams("env must be an object of string: string")
+    return dict(env)
+
+
+def launch(kind: JobKind, spec: Mapping[str, Any], *, swamp_executable: str,
+           base_env: Mapping[str, str], job_id: str) -> Launch:
+    env = {**base_env, **spec.get("env", {}), "SWAMPD_JOB_ID": job_id}
+    if kind is JobKind.SWAMP:
+        argv = [swamp_executable, "model", "method", "run", spec["model"], spec["method"],
+                "--json", *input_flags(spec.get("inputs", {}))]
+        return Launch(argv=argv, cwd=spec["repo"], env=env)
+    return Launch(argv=list(spec["argv"]), cwd=spec.get("cwd"), env=env)
+
+
+def parse_swamp_output(exit_code: int, stdout: bytes, stderr: bytes) -> tuple[Any, dict[str, Any] | None]:
+    """(result, error) from a finished `swamp model method run --json`.
+
+    result: the ModelMethodRunView object when stdout holds one (also on a failed run whose
+    status is `failed`). error: `{"message", "code", "exit_code"}` from the last JSON line of
+    stderr (`{error, code}`), or a generic one when the run failed without it.
+    """
+    result = _last_json_object(stdout)
+    if exit_code == 0 and isinstance(result, dict):
+        return result, None
+    err = _last_json_object(stderr)
+    if isinstance(err, dict) and "error" in err:
+        return result, {"message": str(err.get("error")), "code": str(err.get("code", "error")),
+                        "exit_code": exit_code}
+    if exit_code == 0:
+        return result, {"message": "swamp printed no JSON result", "code": "bad_output",
+                        "exit_code": exit_code}
+    if exit_code < 0:
+        return result, {"message": f"swamp was killed by signal {-exit_code}", "code": "signalled",
+                        "exit_code": exit_code}
+    return result, {"message": f"swamp exited with code {exit_code}", "code": "exit_status",
+                    "exit_code": exit_code}
+
+
+def _last_json_object(raw: bytes) -> Any:
+    text = raw.strip()
+    if not text:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    for line in reversed(text.splitlines()):
+        line = line.strip()
+        if line.startswith(b"{"):
+            try:
+                return orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+    return None
