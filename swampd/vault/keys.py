@@ -74,26 +74,35 @@ def read_ssh_key(path: str) -> bytes:
     return decoded
 
 
+def _read_nonempty(path: str) -> bytes:
+    """Read the key file; while it is empty (its creator is still writing) retry 20 x 5 ms."""
+    for _ in range(20):
+        try:
+            with open(path, "rb") as fh:
+                content = fh.read()
+        except FileNotFoundError:
+            raise
+        except OSError:
+            raise BackendUnavailable(f"key file {path} cannot be read") from None
+        if content:
+            return content
+        time.sleep(0.005)
+    raise BackendUnavailable(f"key file {path} exists but is empty")
+
+
 def read_or_create_key_file(path: str) -> bytes:
     """Read `.key`; create it with O_EXCL when missing (the loser of a race re-reads it)."""
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        existing = _read_nonempty(path)
     except FileNotFoundError:
-        pass
-    except OSError:
-        raise BackendUnavailable(f"key file {path} cannot be read") from None
+        existing = None
+    if existing is not None:
+        return existing
     generated = (str(uuid.uuid4()) + str(uuid.uuid4())).encode("ascii")
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        for _ in range(20):
-            with open(path, "rb") as fh:
-                existing = fh.read()
-            if existing:
-                return existing
-            time.sleep(0.005)
-        raise BackendUnavailable(f"key file {path} exists but is empty") from None
+        return _read_nonempty(path)
     except OSError:
         raise BackendUnavailable(f"key file {path} cannot be created") from None
     try:

@@ -92,3 +92,8 @@ def exists(path: str) -> bool:
 
 def realpath(path: str) -> str:
     return os.path.realpath(path)
+
+
+def write_text(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
