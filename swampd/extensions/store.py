@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import datetime
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -31,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from swampd.errors import Conflict, InvalidInput, InvalidParams, NotFound, SwampdError
+from swampd.errors import Conflict, InvalidInput, InvalidParams, NotFound, PermissionDenied, SwampdError
 from swampd.extensions import sources
 from swampd.extensions.archive import copy_tree, extract_archive
 from swampd.extensions.checksum import diff, tree_checksum, tree_hashes
@@ -137,6 +138,26 @@ def _finalize_tree(root: str) -> None:
         _fsync_dir(dirpath)
 
 
+def _os_error(operation: str, exc: OSError) -> SwampdError:
+    """A client-facing error for a failed file operation (no raw exception text)."""
+    what = exc.filename or "the extension store"
+    reason = exc.strerror or "I/O error"
+    if isinstance(exc, PermissionError):
+        return PermissionDenied(f"{operation} failed: permission denied on {what}")
+    return InvalidInput(f"{operation} failed: {reason} on {what}")
+
+
+def _translate_os_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except OSError as exc:
+            raise _os_error(func.__name__, exc) from None
+
+    return wrapper
+
+
 class ExtensionStore:
     """Blocking, thread- and process-safe operations on the store directory."""
 
@@ -195,6 +216,7 @@ class ExtensionStore:
         return removed
 
     def _lock_path(self, key: str) -> str:
+        self.ensure_layout()
         return os.path.join(self.locks_dir, hashlib.sha256(key.encode()).hexdigest()[:32] + ".lock")
 
     def _entry_lock(self, name: str, version: str) -> Any:
@@ -202,6 +224,7 @@ class ExtensionStore:
         return file_lock(self._lock_path(key), self.settings.lock_timeout, f"extension {key}")
 
     def _links_lock(self) -> Any:
+        self.ensure_layout()
         path = os.path.join(self.locks_dir, "links.lock")
         return file_lock(path, self.settings.lock_timeout, "the extension link registry")
 
@@ -263,9 +286,7 @@ class ExtensionStore:
         except SwampdError:
             raise
         except OSError as exc:
-            what = os.path.basename(exc.filename or "") or "store"
-            reason = exc.strerror or "I/O error"
-            raise InvalidInput(f"install failed: {reason} ({what})") from None
+            raise _os_error("install", exc) from None
 
     def _build_record(self, content: str, origin: dict[str, Any]) -> dict[str, Any]:
         manifest_path = os.path.join(content, MANIFEST_NAME)
@@ -407,6 +428,7 @@ class ExtensionStore:
         actual = tree_hashes(entry.content) if os.path.isdir(entry.content) else {}
         return diff(entry.record.get("files", {}), actual)
 
+    @_translate_os_errors
     def verify(self, name: str | None = None, version: str | None = None) -> list[dict[str, Any]]:
         """Re-hash entries (all, one name, or one version) and report drift per entry."""
         if name is None:
@@ -457,6 +479,7 @@ class ExtensionStore:
                 out.setdefault(key, []).append(project)
         return {k: sorted(v) for k, v in out.items()}
 
+    @_translate_os_errors
     def list(self) -> list[dict[str, Any]]:
         links = self.linked_projects()
         return [e.describe(links.get(e.key, [])) for e in self.entries()]
@@ -485,6 +508,7 @@ class ExtensionStore:
             mode = 0o644
         _write_atomic(path, data, mode)
 
+    @_translate_os_errors
     def link(self, project: str, specs: list[str] | None = None) -> dict[str, Any]:
         """Add store entries (all names, newest version, by default) to the project's sources."""
         project = self._project(project)
@@ -529,6 +553,7 @@ class ExtensionStore:
             self._write_links(registry)
         return {"project": project, "file": path, "linked": [e.key for e in chosen], "entries": rec["entries"]}
 
+    @_translate_os_errors
     def unlink(self, project: str, specs: list[str] | None = None) -> dict[str, Any]:
         """Remove store entries (all by default) from the project's sources; restore the
         original file byte for byte when nothing else changed it since swampd's last edit."""
@@ -594,6 +619,7 @@ class ExtensionStore:
 
     # -- remove ---------------------------------------------------------------------------
 
+    @_translate_os_errors
     def remove(self, name: str, version: str | None = None, *, force: bool = False) -> dict[str, Any]:
         """Remove an entry (every version of `name` when no version is given); refused while
         a project links it unless `force`, which unlinks it from those projects first."""
