@@ -147,7 +147,11 @@ class ClientConnection(Connection):
             return
         self._pending += 1
         self._services.state.requests_in_flight += 1
-        tg.start_soon(self._run_request, obj)
+        # The scope exists before the task runs, so a cancel read right after it still applies.
+        scope = anyio.CancelScope()
+        key = obj.get("id") if isinstance(obj, dict) and "id" in obj else object()
+        self._in_flight[key] = scope
+        tg.start_soon(self._run_request, obj, key, scope)
 
     def _cancel(self, obj: dict[str, Any]) -> None:
         params = obj.get("params")
@@ -159,14 +163,12 @@ class ClientConnection(Connection):
         if scope is not None:
             scope.cancel()
 
-    async def _run_request(self, obj: Any) -> None:
+    async def _run_request(self, obj: Any, key: Any, scope: anyio.CancelScope) -> None:
         state = self._services.state
         state.requests_total += 1
-        key = obj.get("id") if isinstance(obj, dict) and "id" in obj else object()
         reply: Any = None
         try:
-            with anyio.CancelScope() as scope:
-                self._in_flight[key] = scope
+            with scope:
                 if isinstance(obj, list):
                     reply = await self._run_batch(obj)
                 else:

@@ -151,6 +151,14 @@ class Daemon:
             )
             try:
                 await stream.send(dumps(msg))
+                await stream.send_eof()
+                # Read (and ignore) what the peer already sent: closing with unread data would
+                # reset the connection and the peer might never see the refusal.
+                with anyio.move_on_after(1):
+                    while await stream.receive(65536):
+                        pass
+            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+                pass
             finally:
                 await stream.aclose()
             return
@@ -201,10 +209,12 @@ class Daemon:
         if idle <= 0:
             return
         tick = max(0.05, min(idle / 4, 5.0))
+        state = self.services.state
+        seen_requests = state.requests_total
         while True:
             await anyio.sleep(tick)
-            reasons = self.services.busy_reasons()
-            if reasons:
+            if self.services.busy_reasons() or state.requests_total != seen_requests:
+                seen_requests = state.requests_total
                 self._last_activity = time.monotonic()
                 continue
             if time.monotonic() - self._last_activity >= idle:

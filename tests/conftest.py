@@ -1,0 +1,201 @@
+"""Fixtures shared by every test: an isolated home, a real daemon process, the real CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from swampd.client import Client
+from swampd.paths import Paths, resolve_paths
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BIN_DIR = Path(sys.executable).parent
+
+
+def swamp_command() -> list[str]:
+    script = BIN_DIR / "swamp"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
+
+
+@pytest.fixture
+def swampd_home() -> Iterator[Path]:
+    """A short private temp dir used as SWAMPD_HOME (Unix socket paths must stay short)."""
+    path = Path(tempfile.mkdtemp(prefix="sd-", dir="/tmp"))
+    yield path
+    _kill_daemons_of(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def base_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SWAMPD_", "XDG_RUNTIME_DIR"))}
+    env.update(SWAMPD_HOME=str(home), SWAMPD_IDLE_TIMEOUT="0", PYTHONDONTWRITEBYTECODE="1")
+    env.update(extra)
+    return env
+
+
+def _kill_daemons_of(home: Path) -> None:
+    """Kill any daemon a test left behind in `home` (found by its environment)."""
+    marker = f"SWAMPD_HOME={home}".encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as fh:
+                environ = fh.read().split(b"\0")
+        except OSError:
+            continue
+        if marker in environ:
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def daemon_pids(home: Path) -> list[int]:
+    """pids of swampd daemons (not clients) running with SWAMPD_HOME=home."""
+    marker = f"SWAMPD_HOME={home}".encode()
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as fh:
+                environ = fh.read().split(b"\0")
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                cmdline = fh.read().split(b"\0")
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                zombie = fh.read().split(b")")[-1].split()[0] == b"Z"
+        except OSError:
+            continue
+        if marker in environ and not zombie and b"-m" in cmdline and b"swampd" in cmdline and b"--stdio" not in cmdline:
+            pids.append(int(entry))
+    return pids
+
+
+class DaemonProcess:
+    """A real `swampd` process serving a real socket in an isolated home."""
+
+    def __init__(self, home: Path, env: dict[str, str]) -> None:
+        self.home = home
+        self.env = env
+        self.paths: Paths = resolve_paths(env)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self, timeout: float = 20.0) -> DaemonProcess:
+        stderr = open(self.home / "daemon.stderr", "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "swampd"], env=self.env, stdin=subprocess.DEVNULL,
+            stdout=stderr, stderr=stderr, start_new_session=True,
+        )
+        stderr.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"swampd exited with {self.proc.returncode}: {self.stderr()}")
+            try:
+                with Client(self.paths.socket, timeout=5) as client:
+                    if client.call("daemon.hello")["pid"] == self.proc.pid:
+                        return self
+            except (OSError, Exception):  # noqa: BLE001 - not up yet
+                time.sleep(0.02)
+        raise RuntimeError(f"swampd did not come up: {self.stderr()}")
+
+    def client(self, timeout: float = 30.0) -> Client:
+        return Client(self.paths.socket, timeout=timeout)
+
+    def call(self, method: str, params: Any = None) -> Any:
+        with self.client() as client:
+            return client.call(method, params)
+
+    def stderr(self) -> str:
+        try:
+            return (self.home / "daemon.stderr").read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log(self) -> str:
+        try:
+            return Path(self.paths.log_file).read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def wait_exit(self, timeout: float = 30.0) -> int:
+        assert self.proc is not None
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            self.call("daemon.stop")
+            self.proc.wait(timeout=timeout)
+        except Exception:  # noqa: BLE001 - fall back to a hard kill
+            self.kill9()
+
+    def kill9(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def restart(self) -> DaemonProcess:
+        self.stop()
+        return self.start()
+
+
+@pytest.fixture
+def daemon_env(swampd_home: Path) -> dict[str, str]:
+    """The environment the daemon and CLI subprocesses of a test run with (edit before `daemon`)."""
+    return base_env(swampd_home)
+
+
+@pytest.fixture
+def daemon(swampd_home: Path, daemon_env: dict[str, str]) -> Iterator[DaemonProcess]:
+    proc = DaemonProcess(swampd_home, daemon_env).start()
+    yield proc
+    proc.stop()
+    proc.kill9()
+
+
+class CliResult:
+    def __init__(self, completed: subprocess.CompletedProcess[str]) -> None:
+        self.returncode = completed.returncode
+        self.stdout = completed.stdout
+        self.stderr = completed.stderr
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.stdout)
+
+    def __repr__(self) -> str:
+        return f"CliResult(rc={self.returncode}, stdout={self.stdout[:500]!r}, stderr={self.stderr[:500]!r})"
+
+
+@pytest.fixture
+def run_cli(daemon_env: dict[str, str]) -> Any:
+    """Run the real `swamp` console script with the test's environment."""
+
+    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None,
+            timeout: float = 120.0, cwd: str | None = None) -> CliResult:
+        completed = subprocess.run(
+            [*swamp_command(), *args], input=input, env=env or daemon_env, capture_output=True,
+            text=True, timeout=timeout, cwd=cwd,
+        )
+        return CliResult(completed)
+
+    return run
