@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from swampd.extensions.service import ExtensionService
     from swampd.fanout import Coalescer
     from swampd.jobs.manager import JobManager
+    from swampd.vault.service import VaultService
 
 
 class DaemonState:
@@ -101,6 +102,35 @@ class Services:
         )
         self._closers.append(manager)
         return manager
+
+    @cached_property
+    def vault(self) -> VaultService:
+        """Host vault (keyring) and the local_encryption vaults of every registered repo."""
+        from swampd.vault.service import VaultService
+        from swampd.vault.settings import VaultSettings
+
+        def repo_dirs() -> list[str]:
+            repos = getattr(self, "repos", None)  # the repo registry, when this build has one
+            return [r["path"] for r in repos.list() if r.get("path")] if repos is not None else []
+
+        def resolve_repo(name: str) -> str:
+            from swampd.errors import NotFound
+
+            repos = getattr(self, "repos", None)
+            if repos is None:
+                raise NotFound(f"repo {name} is not registered")
+            return str(repos.get(name).path)
+
+        service = VaultService(
+            VaultSettings.from_mapping(self.config.section("vault")),
+            data_dir=self.config.paths.data_dir,
+            state_dir=self.config.paths.state_dir,
+            publish=self.publish,
+            list_repo_dirs=repo_dirs,
+            resolve_repo=resolve_repo,
+        )
+        self._closers.append(service)  # aclose() drops every warm key on stop
+        return service
 
     def busy_reasons(self) -> list[str]:
         """Why the daemon must not exit on idle now (empty when it may)."""

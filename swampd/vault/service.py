@@ -86,10 +86,12 @@ class VaultService:
         state_dir: str,
         publish: Publish,
         list_repo_dirs: Callable[[], list[str]] | None = None,
+        resolve_repo: Callable[[str], str] | None = None,
     ) -> None:
         self.settings = settings
         self._publish = publish
         self._list_repo_dirs = list_repo_dirs or (lambda: [])
+        self._resolve_repo = resolve_repo
         self.keys = KeyCache(settings.max_warm_keys)
         self.index = MetadataIndex(os.path.join(data_dir, "vault", "index.json"))
         self.keyring = KeyringStore(settings.keyring_backend, settings.keyring_service)
@@ -172,9 +174,18 @@ class VaultService:
         return Target(name=cfg.name, type=cfg.type, repo=cfg.repo, backend=backend, audit=audit, config=cfg)
 
     def _repo_roots(self, repo: str | None) -> list[str]:
+        """Repo roots: the explicit `repo` (a path, or a registered name), else every registered one.
+
+        Blocking (the registry may open stores): call through a worker thread.
+        """
         if repo is not None:
             if not isinstance(repo, str) or not repo:
-                raise InvalidParams("repo must be a path")
+                raise InvalidParams("repo must be a repo path or a registered repo name")
+            if not os.path.isdir(repo) and self._resolve_repo is not None and not os.path.isabs(repo):
+                try:
+                    repo = self._resolve_repo(repo)
+                except SwampdError:
+                    raise NotFound(f"repo {repo} is not registered") from None
             if not os.path.isdir(repo):
                 raise NotFound(f"repo {repo} does not exist")
             return [find_repo_root(repo)]
@@ -192,10 +203,8 @@ class VaultService:
         return roots
 
     async def _configs(self, repo: str | None) -> list[VaultConfig]:
-        roots = self._repo_roots(repo)
-
         def load() -> list[VaultConfig]:
-            return [c for r in roots for c in load_vault_configs(r)]
+            return [c for r in self._repo_roots(repo) for c in load_vault_configs(r)]
 
         return await anyio.to_thread.run_sync(load)
 
@@ -484,12 +493,11 @@ class VaultService:
         now = datetime.now(UTC)
         start = parse_time(since, now=now, param="since") or datetime.fromtimestamp(0, UTC)
         end = parse_time(until, now=now, param="until") or now
-        trails: list[tuple[str | None, AuditTrail]] = []
-        if repo is None:
-            trails.append((None, self.host_audit))
-        trails.extend((r, AuditTrail(os.path.join(r, ".swamp", "audit"))) for r in self._repo_roots(repo))
-
         def read() -> list[dict[str, Any]]:
+            trails: list[tuple[str | None, AuditTrail]] = []
+            if repo is None:
+                trails.append((None, self.host_audit))
+            trails.extend((r, AuditTrail(os.path.join(r, ".swamp", "audit"))) for r in self._repo_roots(repo))
             out = []
             for root, trail in trails:
                 found = trail.read(start, end, vault=vault, key=key, action=action)
