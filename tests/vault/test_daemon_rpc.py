@@ -1,0 +1,58 @@
+"""vault.* through a real daemon on a real socket."""
+
+from __future__ import annotations
+
+import pytest
+
+from swampd.client import RpcError
+
+from .conftest import Repo
+
+pytestmark = pytest.mark.keyring
+
+
+def test_repo_vault_over_rpc(daemon, repo: Repo, secret_service: str) -> None:
+    with daemon.client() as c:
+        put = c.call("vault.put", {"vault": "dev", "key": "K", "value": "rpc-value", "repo": repo.root})
+        assert put["overwritten"] is False and "value" not in put
+        with pytest.raises(RpcError) as err:
+            c.call("vault.put", {"vault": "dev", "key": "K", "value": "other", "repo": repo.root})
+        assert err.value.kind == "conflict"
+        meta = c.call("vault.get", {"vault": "dev", "key": "K", "repo": repo.root})
+        assert meta["revealed"] is False and "value" not in meta
+        got = c.call("vault.get", {"vault": "dev", "key": "K", "repo": repo.root, "reveal": True})
+        assert got["value"] == "rpc-value"
+        status = c.call("vault.status")
+        assert status["warmKeys"] >= 1
+        c.call("vault.lock")
+        with pytest.raises(RpcError) as err:
+            c.call("vault.get", {"vault": "dev", "key": "K", "repo": repo.root, "reveal": True})
+        assert err.value.kind == "vault_locked"
+        assert c.call("vault.status")["warmKeys"] == 0
+        c.call("vault.unlock")
+        rotated = c.call("vault.rotate", {"vault": "dev", "key": "K", "repo": repo.root, "length": 20})
+        assert rotated["source"] == "policy"
+        audit = c.call("vault.audit", {"repo": repo.root, "key": "K"})
+        assert [e["action"] for e in audit["entries"]] == ["put", "get", "put"]
+        assert all(e["callerContext"].startswith("swampd:vault.") for e in audit["entries"])
+
+
+def test_host_vault_over_rpc_reaches_the_secret_service(daemon, secret_service: str) -> None:
+    with daemon.client() as c:
+        c.call("vault.put", {"vault": "host", "key": "DAEMON_K", "value": "daemon-host-value"})
+        try:
+            assert c.call("vault.get", ["host", "DAEMON_K", None, True])["value"] == "daemon-host-value"
+            listing = c.call("vault.list", {"vault": "host"})
+            assert [k["key"] for k in listing["vaults"][0]["keys"]] == ["DAEMON_K"]
+        finally:
+            c.call("vault.delete", {"vault": "host", "key": "DAEMON_K"})
+
+
+def test_bad_params_are_named(daemon) -> None:
+    with daemon.client() as c:
+        with pytest.raises(RpcError) as err:
+            c.call("vault.get", {"vault": "host", "key": 5})
+        assert err.value.kind == "invalid_params"
+        with pytest.raises(RpcError) as err:
+            c.call("vault.rotate", {"vault": "host", "key": "K", "length": 0})
+        assert err.value.kind == "invalid_params"
