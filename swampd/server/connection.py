@@ -51,6 +51,7 @@ class ClientConnection(Connection):
         self._notify_send, self._notify_receive = anyio.create_memory_object_stream[bytes](NOTIFY_QUEUE)
         self._in_flight: dict[Any, anyio.CancelScope] = {}
         self._pending = 0
+        self._aborting = False
         """Requests read but not yet answered (counted before their task starts)."""
         self._close_callbacks: list[Callable[[], None]] = []
         self._closed = False
@@ -74,6 +75,12 @@ class ClientConnection(Connection):
             callback()
         else:
             self._close_callbacks.append(callback)
+
+    def abort_requests(self) -> None:
+        """Cancel every in-flight request; each answers `shutting_down`."""
+        self._aborting = True
+        for scope in list(self._in_flight.values()):
+            scope.cancel()
 
     @property
     def requests_in_flight(self) -> int:
@@ -174,7 +181,11 @@ class ClientConnection(Connection):
                 else:
                     reply = await self._dispatcher.dispatch_one(obj, self.context)
             if scope.cancelled_caught and isinstance(obj, dict) and "id" in obj:
-                reply = error_reply(protocol.REQUEST_CANCELLED, "request cancelled", obj["id"])
+                if self._aborting:
+                    reply = error_reply(protocol.DAEMON_ERRORS["shutting_down"],
+                                        "the daemon is shutting down; retry to reach a new one", obj["id"])
+                else:
+                    reply = error_reply(protocol.REQUEST_CANCELLED, "request cancelled", obj["id"])
         finally:
             self._in_flight.pop(key, None)
         try:

@@ -191,6 +191,11 @@ class Daemon:
                 await anyio.sleep(0.02)
         if state.requests_in_flight:
             log.warning("drain grace of %.1fs over: cancelling %d request(s)", grace, state.requests_in_flight)
+            for conn in list(self.connections):
+                conn.abort_requests()
+            with anyio.move_on_after(1):
+                while state.requests_in_flight:
+                    await anyio.sleep(0.01)
         conn_tg.cancel_scope.cancel()
 
     async def _watch_signals(self) -> None:
