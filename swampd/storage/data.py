@@ -1,0 +1,428 @@
+"""The data service: swamp's versioned data through the hot tier.
+
+Reads: a `latest` pointer (mutable, revalidated within the staleness bound or on a
+backend change signal) → the version's `metadata.yaml` and `raw` (immutable, cached until
+evicted). Writes: swamp's order under the per-model lock: claim the version, metadata,
+raw, then `latest` last; acknowledged once the backend has all of it.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any, Protocol, TypeVar
+
+import anyio
+import anyio.to_thread
+import orjson
+
+from swampd.errors import BackendUnavailable, Conflict, InvalidParams, NotFound, ShuttingDown, SwampdError
+from swampd.storage.base import NOT_MODIFIED, Blob, ObjectStore, StoreDown
+from swampd.storage.hottier import CacheSettings, HotTier
+from swampd.storage.layout import (
+    MAX_CLAIM_ATTEMPTS,
+    DataRef,
+    build_metadata,
+    dump_metadata,
+    format_latest,
+    is_text_type,
+    load_metadata,
+    parse_latest,
+)
+from swampd.storage.locks import StoreLock
+from swampd.storage.repos import RepoHandle, RepoRegistry, resolve_model_id, store_id
+from swampd.storage.stats import CacheStats, Publish
+
+T = TypeVar("T")
+MAX_RENAME_HOPS = 5
+
+
+class Coalescer(Protocol):
+    async def run(self, key: str, fn: Callable[[], Awaitable[T]], *, method: str,
+                  model: str | None = None, peer: Any = None) -> T: ...
+
+
+class KeyLocks:
+    """The fallback singleflight: one lock per key; followers re-check the hot tier after the leader."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[anyio.Lock, int]] = {}
+
+    async def run(self, key: str, fn: Callable[[], Awaitable[T]], *, method: str,
+                  model: str | None = None, peer: Any = None) -> T:
+        lock, users = self._locks.get(key) or (anyio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                return await fn()
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+class _Flights:
+    """Misses go through the daemon's fan-out coordinator when it runs, else through key locks."""
+
+    def __init__(self, coalescer: Coalescer | None) -> None:
+        self.coalescer = coalescer
+        self.local = KeyLocks()
+
+    async def run(self, key: str, fn: Callable[[], Awaitable[T]], *, method: str, model: str | None = None) -> T:
+        if self.coalescer is not None:
+            try:
+                return await self.coalescer.run(f"hot:{key}", fn, method=method, model=model)
+            except ShuttingDown:
+                pass  # not started (in-process CLI) or stopping: coalesce locally
+        return await self.local.run(key, fn, method=method, model=model)
+
+
+def _versions_from_keys(keys: list[str], name_dir: str) -> list[int]:
+    """Versions that have both `metadata.yaml` and `raw` (a half-written version is not listed)."""
+    seen: dict[int, set[str]] = {}
+    cut = len(name_dir) + 1
+    for key in keys:
+        rest = key[cut:].split("/")
+        if len(rest) == 2 and rest[0].isdigit() and rest[1] in ("raw", "metadata.yaml"):
+            seen.setdefault(int(rest[0]), set()).add(rest[1])
+    return sorted(v for v, files in seen.items() if len(files) == 2 and v >= 1)
+
+
+class DataService:
+    def __init__(self, repos: RepoRegistry, hot: HotTier, settings: CacheSettings, publish: Publish,
+                 coalescer: Coalescer | None = None) -> None:
+        self.repos = repos
+        self.hot = hot
+        self.settings = settings
+        self.publish = publish
+        self.stats = CacheStats(publish, settings.events_per_second)
+        self.flights = _Flights(coalescer)
+        self.coalescer_kind = "fanout" if coalescer is not None else "local-key-locks"
+        self._checked: dict[str, float] = {}
+        self._model_locks = KeyLocks()
+        self._health: dict[str, dict[str, Any]] = {}
+        self.prefetches: dict[str, Any] = {}
+        repos.on_store_opened.append(self._watch)
+        for store in repos.stores():
+            self._watch(store)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _watch(self, store: ObjectStore) -> None:
+        sid = store_id(store)
+        store.set_listener(lambda path: self._invalidate(sid, path))
+
+    def _invalidate(self, sid: str, path: str) -> None:
+        """A backend change signal (any thread): the pointer and the listings above it go stale."""
+        if path == "*":
+            for key in [k for k in list(self._checked) if k.startswith(sid + "/")]:
+                self._checked.pop(key, None)
+            return
+        self._checked.pop(f"{sid}/{path}", None)
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            self._checked.pop(f"{sid}/{'/'.join(parts[:i])}/", None)
+
+    @staticmethod
+    def key(handle: RepoHandle, path: str) -> str:
+        return f"{handle.store_id}/{path}"
+
+    def _fresh(self, key: str, store: ObjectStore) -> bool:
+        checked = self._checked.get(key)
+        if checked is None:
+            return False
+        bound = self.settings.signal_staleness if store.has_change_signal else self.settings.staleness
+        return time.monotonic() - checked <= bound
+
+    async def _backend(self, handle: RepoHandle, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking store call in a worker thread; time it; map failures to our errors."""
+        started = time.perf_counter()
+        try:
+            result = await anyio.to_thread.run_sync(partial(fn, *args))
+        except StoreDown as exc:
+            self.stats.backend_call(handle.store.kind, time.perf_counter() - started, ok=False)
+            self._set_health(handle.store, "down", str(exc))
+            raise BackendUnavailable(f"{handle.store.kind} datastore of repo {handle.name} is unreachable",
+                                     backend=handle.store.kind, repo=handle.name) from None
+        except ValueError:
+            raise InvalidParams("path leaves the datastore") from None
+        self.stats.backend_call(handle.store.kind, time.perf_counter() - started, ok=True)
+        self._set_health(handle.store, "up", None)
+        return result
+
+    def _set_health(self, store: ObjectStore, state: str, message: str | None) -> None:
+        sid = store_id(store)
+        previous = self._health.get(sid, {}).get("state")
+        self._health[sid] = {"state": state, "message": message, "at": time.time()}
+        if previous is not None and previous != state:
+            self.publish("datastore", {"type": "datastore.state", "store_id": sid, "backend": store.kind,
+                                       "state": state})
+
+    def _ref(self, handle: RepoHandle, model_type: str, model: str, name: str) -> DataRef:
+        return DataRef.of(model_type, resolve_model_id(handle, model_type, model), name)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def latest_version(self, handle: RepoHandle, ref: DataRef) -> tuple[int, bool]:
+        """The version `latest` names, and whether it is stale (the backend could not be asked)."""
+        key = self.key(handle, ref.latest)
+        entry = self.hot.get(key)
+        if entry is not None and self._fresh(key, handle.store):
+            return int(entry.value), False
+
+        async def revalidate() -> tuple[int, bool]:
+            entry = self.hot.get(key)
+            if entry is not None and self._fresh(key, handle.store):
+                return int(entry.value), False
+            etag = entry.meta.get("etag") if entry is not None else None
+            try:
+                checked_at = time.monotonic()
+                version, new_etag = await self._backend(handle, self._read_latest, handle.store, ref, etag)
+            except BackendUnavailable:
+                if entry is not None:
+                    return int(entry.value), True
+                raise
+            if version is NOT_MODIFIED and entry is not None:
+                self._checked[key] = checked_at
+                return int(entry.value), False
+            if not isinstance(version, int):
+                raise NotFound(f"no data {ref.name} for model {ref.model_id}", repo=handle.name)
+            self.hot.set(key, format_latest(version), {"backend": handle.store.kind, "etag": new_etag,
+                                                        "mutable": True})
+            self._checked[key] = checked_at
+            return version, False
+
+        return await self.flights.run(key, revalidate, method="data.latest", model=ref.model_dir)
+
+    def _read_latest(self, store: ObjectStore, ref: DataRef, etag: str | None) -> tuple[Any, str]:
+        got = store.get(ref.latest, if_none_match=etag)
+        if got is NOT_MODIFIED:
+            return NOT_MODIFIED, etag or ""
+        if isinstance(got, Blob) and (version := parse_latest(got.data)) is not None:
+            return version, got.etag
+        link = getattr(store, "read_latest_link", None)
+        if link is not None and (target := link(ref.latest)) is not None:
+            if (version := parse_latest(target)) is not None:
+                return version, f"link:{version}"
+        versions = _versions_from_keys(store.list(ref.name_dir, recursive=True), ref.name_dir)
+        return (versions[-1], f"scan:{versions[-1]}") if versions else (None, "")
+
+    async def _version_content(self, handle: RepoHandle, ref: DataRef, version: int, *, want_path: bool
+                               ) -> tuple[dict[str, Any], bytes | None, str | None, bool]:
+        """(metadata, content or None, cached file path or None, served from the hot tier)."""
+        mkey, rkey = self.key(handle, ref.metadata(version)), self.key(handle, ref.raw(version))
+
+        def from_hot() -> tuple[dict[str, Any], bytes | None, str | None] | None:
+            meta = self.hot.get(mkey)
+            if meta is None:
+                return None
+            metadata = orjson.loads(meta.value)
+            size = metadata.get("size")
+            if want_path and isinstance(size, int) and size >= self.settings.min_file_size:
+                path = self.hot.path_of(rkey)
+                return (metadata, None, path) if path else None
+            raw = self.hot.get(rkey)
+            return (metadata, raw.value, None) if raw is not None else None
+
+        found = from_hot()
+        if found is not None:
+            return (*found, True)
+
+        async def fetch() -> tuple[dict[str, Any], bytes | None, str | None, bool]:
+            found = from_hot()
+            if found is not None:
+                return (*found, True)
+            meta_blob, raw_blob = await self._backend(handle, self._read_version, handle.store, ref, version)
+            if meta_blob is None or raw_blob is None:
+                raise NotFound(f"version {version} of {ref.name} does not exist", repo=handle.name)
+            metadata = load_metadata(meta_blob.data)
+            kind = handle.store.kind
+            self.hot.set(mkey, orjson.dumps(metadata), {"backend": kind, "etag": meta_blob.etag})
+            self.hot.set(rkey, raw_blob.data, {"backend": kind, "etag": raw_blob.etag})
+            path = self.hot.path_of(rkey) if want_path and len(raw_blob.data) >= self.settings.min_file_size else None
+            return metadata, None if path else raw_blob.data, path, False
+
+        return await self.flights.run(rkey, fetch, method="data.read", model=ref.model_dir)
+
+    @staticmethod
+    def _read_version(store: ObjectStore, ref: DataRef, version: int) -> tuple[Blob | None, Blob | None]:
+        meta = store.get(ref.metadata(version))
+        raw = store.get(ref.raw(version)) if isinstance(meta, Blob) else None
+        return (meta if isinstance(meta, Blob) else None, raw if isinstance(raw, Blob) else None)
+
+    async def get(self, repo: str, model_type: str, model: str, name: str, version: int | None = None,
+                  *, as_path: bool = False) -> dict[str, Any]:
+        handle = self.repos.get(repo)
+        ref = self._ref(handle, model_type, model, name)
+        if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
+            raise InvalidParams("version must be an integer >= 1")
+        stale = False
+        hops = 0
+        while True:
+            if version is None:
+                resolved, stale = await self.latest_version(handle, ref)
+            else:
+                resolved = version
+            metadata, content, path, cached = await self._version_content(handle, ref, resolved, want_path=as_path)
+            renamed = metadata.get("renamedTo")
+            if version is None and isinstance(renamed, str) and renamed and hops < MAX_RENAME_HOPS:
+                ref, hops = DataRef(ref.type, ref.model_id, renamed), hops + 1
+                continue
+            break
+        kind = handle.store.kind
+        if cached:
+            self.stats.hit(kind, stale=stale)
+        else:
+            self.stats.miss(kind)
+        reply: dict[str, Any] = {
+            "repo": handle.name, "type": ref.type, "model_id": ref.model_id, "name": ref.name,
+            "version": resolved, "metadata": metadata, "content_type": metadata.get("contentType"),
+            "backend": kind, "cached": cached, "stale": stale,
+        }
+        if path is not None:
+            reply.update(encoding="path", path=path, size=metadata.get("size"))
+            return reply
+        assert content is not None
+        reply["size"] = len(content)
+        if is_text_type(str(metadata.get("contentType") or "")):
+            try:
+                reply.update(encoding="text", content=content.decode("utf-8"))
+                return reply
+            except UnicodeDecodeError:
+                pass
+        reply.update(encoding="base64", content=base64.b64encode(content).decode("ascii"))
+        return reply
+
+    async def _listing(self, handle: RepoHandle, prefix: str, recursive: bool) -> tuple[list[str], bool]:
+        key = self.key(handle, prefix.rstrip("/") + "/") + ("*" if recursive else "")
+        entry = self.hot.get(key)
+        if entry is not None and self._fresh(key, handle.store):
+            return orjson.loads(entry.value), False
+
+        async def relist() -> tuple[list[str], bool]:
+            entry = self.hot.get(key)
+            if entry is not None and self._fresh(key, handle.store):
+                return orjson.loads(entry.value), False
+            checked_at = time.monotonic()
+            try:
+                names = await self._backend(handle, partial(handle.store.list, recursive=recursive), prefix)
+            except BackendUnavailable:
+                if entry is not None:
+                    return orjson.loads(entry.value), True
+                raise
+            self.hot.set(key, orjson.dumps(names), {"backend": handle.store.kind, "mutable": True})
+            self._checked[key] = checked_at
+            return names, False
+
+        return await self.flights.run(key, relist, method="data.list", model=prefix)
+
+    async def versions(self, repo: str, model_type: str, model: str, name: str) -> dict[str, Any]:
+        handle = self.repos.get(repo)
+        ref = self._ref(handle, model_type, model, name)
+        keys, stale = await self._listing(handle, ref.name_dir, recursive=True)
+        versions = _versions_from_keys(keys, ref.name_dir)
+        if not versions:
+            raise NotFound(f"no data {ref.name} for model {ref.model_id}", repo=handle.name)
+        return {"repo": handle.name, "type": ref.type, "model_id": ref.model_id, "name": ref.name,
+                "versions": versions, "stale": stale}
+
+    async def list(self, repo: str, model_type: str, model: str | None = None) -> dict[str, Any]:
+        """Data names of a model with their latest versions (or the model ids of a type)."""
+        handle = self.repos.get(repo)
+        if model is None:
+            probe = DataRef.of(model_type, "x", "x")
+            children, stale = await self._listing(handle, f"data/{probe.type}", recursive=False)
+            return {"repo": handle.name, "type": probe.type, "stale": stale,
+                    "models": [c.rstrip("/") for c in children if c.endswith("/")]}
+        ref = self._ref(handle, model_type, model, "x")
+        children, stale = await self._listing(handle, ref.model_dir, recursive=False)
+        items = []
+        for child in children:
+            if not child.endswith("/"):
+                continue
+            data = DataRef(ref.type, ref.model_id, child.rstrip("/"))
+            try:
+                latest, was_stale = await self.latest_version(handle, data)
+            except NotFound:
+                continue
+            stale = stale or was_stale
+            items.append({"name": data.name, "latest": latest})
+        return {"repo": handle.name, "type": ref.type, "model_id": ref.model_id, "data": items, "stale": stale}
+
+    # -- writes ------------------------------------------------------------------------------
+
+    async def put(self, repo: str, model_type: str, model: str, name: str, content: bytes, *,
+                  content_type: str = "application/octet-stream", tags: dict[str, str] | None = None,
+                  owner: dict[str, str] | None = None, lifetime: str = "infinite",
+                  garbage_collection: int | str = 10) -> dict[str, Any]:
+        handle = self.repos.get(repo)
+        ref = self._ref(handle, model_type, model, name)
+        build = partial(build_metadata, ref, content=content, content_type=content_type, tags=tags, owner=owner,
+                        lifetime=lifetime, garbage_collection=garbage_collection)
+        build(version=1)  # refuse bad tags/owner before touching the backend
+        model_key = self.key(handle, ref.model_dir)
+        try:
+            version, metadata = await self._model_locks.run(
+                model_key, lambda: self._backend(handle, self._write, handle.store, ref, content, build),
+                method="data.put")
+        except SwampdError:
+            raise
+        kind = handle.store.kind
+        self.hot.set(self.key(handle, ref.metadata(version)), orjson.dumps(metadata), {"backend": kind})
+        self.hot.set(self.key(handle, ref.raw(version)), content, {"backend": kind})
+        latest_key = self.key(handle, ref.latest)
+        self.hot.set(latest_key, format_latest(version), {"backend": kind, "mutable": True})
+        self._invalidate(handle.store_id, ref.latest)
+        self._checked[latest_key] = time.monotonic()
+        return {"repo": handle.name, "type": ref.type, "model_id": ref.model_id, "name": ref.name,
+                "version": version, "size": metadata["size"], "checksum": metadata["checksum"],
+                "backend": kind}
+
+    @staticmethod
+    def _write(store: ObjectStore, ref: DataRef, content: bytes,
+               build: Callable[..., dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+        """swamp's save order under the per-model lock; runs in a worker thread."""
+        lock = StoreLock(store, ref.model_lock, retry_interval_ms=50, max_wait_ms=60000)
+        lock.acquire()
+        try:
+            existing = [int(c.rstrip("/")) for c in store.list(ref.name_dir) if c.rstrip("/").isdigit()]
+            version = max(existing, default=0) + 1
+            for _ in range(MAX_CLAIM_ATTEMPTS):
+                metadata = build(version=version)
+                if store.claim_version(ref.version_dir(version), dump_metadata(metadata)):
+                    break
+                version += 1
+            else:
+                raise Conflict(f"could not claim a version of {ref.name} after {MAX_CLAIM_ATTEMPTS} tries")
+            try:
+                store.put(ref.raw(version), content)
+                store.put(ref.latest, format_latest(version))
+            except StoreDown:
+                for path in (ref.raw(version), ref.metadata(version)):  # best effort: nothing half-visible
+                    try:
+                        store.delete(path)
+                    except StoreDown:
+                        pass
+                raise
+            return version, metadata
+        finally:
+            try:
+                lock.release()
+            except StoreDown:
+                pass  # the lock expires by TTL / dead pid
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.stats.flush()
+        for job in list(self.prefetches.values()):
+            job.cancel()
+        self.repos.close()
+        self.hot.close()
+
+    async def aclose(self) -> None:
+        await anyio.to_thread.run_sync(self.close)

@@ -1,0 +1,190 @@
+"""A filesystem datastore in swamp's exact layout: `.*.tmp` + rename writes, fsync'd."""
+
+from __future__ import annotations
+
+import errno
+import os
+import uuid
+
+from swampd.storage.base import NOT_MODIFIED, Blob, ChangeListener, Stat, StoreDown
+from swampd.storage.layout import is_ignored
+
+
+def _etag(st: os.stat_result) -> str:
+    return f"{st.st_mtime_ns:x}-{st.st_size:x}-{st.st_ino:x}"
+
+
+class FilesystemStore:
+    kind = "filesystem"
+    has_change_signal = False
+
+    def __init__(self, base: str, namespace: str | None = None) -> None:
+        self.base = os.path.abspath(base)
+        self.namespace = namespace
+        self.root = os.path.join(self.base, namespace) if namespace else self.base
+        self.identity = f"filesystem:{self.root}"
+
+    def _abs(self, path: str) -> str:
+        parts = [p for p in path.split("/") if p]
+        if any(p in (".", "..") for p in parts):
+            raise ValueError(f"path {path!r} leaves the datastore")
+        return os.path.join(self.root, *parts)
+
+    def _check_root(self) -> None:
+        if not os.path.isdir(self.base):
+            raise StoreDown(f"datastore directory {self.base} does not exist")
+
+    def get(self, path: str, *, if_none_match: str | None = None) -> Blob | object | None:
+        full = self._abs(path)
+        try:
+            fd = os.open(full, os.O_RDONLY)
+        except FileNotFoundError:
+            self._check_root()
+            return None
+        except (NotADirectoryError, IsADirectoryError):
+            return None
+        except OSError as exc:
+            raise StoreDown(f"cannot read {path} ({errno.errorcode.get(exc.errno, 'error')})") from None
+        try:
+            st = os.fstat(fd)
+            etag = _etag(st)
+            if if_none_match is not None and etag == if_none_match:
+                return NOT_MODIFIED
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+            return Blob(b"".join(chunks), etag)
+        except IsADirectoryError:
+            return None
+        finally:
+            os.close(fd)
+
+    def read_latest_link(self, path: str) -> bytes | None:
+        """A legacy `latest` symlink's target (`N` or `N/`), or None."""
+        try:
+            return os.readlink(self._abs(path)).encode()
+        except OSError:
+            return None
+
+    def head(self, path: str) -> Stat | None:
+        try:
+            st = os.stat(self._abs(path))
+        except (FileNotFoundError, NotADirectoryError):
+            self._check_root()
+            return None
+        return Stat(st.st_size, _etag(st))
+
+    def _fsync_dir(self, path: str) -> None:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _write_tmp(self, directory: str, data: bytes) -> str:
+        tmp = os.path.join(directory, f".{uuid.uuid4()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return tmp
+
+    def put(self, path: str, data: bytes) -> str:
+        self._check_root()
+        full = self._abs(path)
+        directory = os.path.dirname(full)
+        try:
+            os.makedirs(directory, exist_ok=True)
+            tmp = self._write_tmp(directory, data)
+            try:
+                if os.path.islink(full):  # a legacy `latest` symlink: replace it by the text file
+                    os.unlink(full)
+                os.rename(tmp, full)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+            self._fsync_dir(directory)
+            return _etag(os.stat(full))
+        except OSError as exc:
+            raise StoreDown(f"cannot write {path} ({errno.errorcode.get(exc.errno, 'error')})") from None
+
+    def create(self, path: str, data: bytes) -> bool:
+        """Conditional create with `O_EXCL` (how swamp's FileLock takes a lock)."""
+        self._check_root()
+        full = self._abs(path)
+        directory = os.path.dirname(full)
+        try:
+            os.makedirs(directory, exist_ok=True)
+            tmp = self._write_tmp(directory, data)
+            try:
+                os.link(tmp, full)  # atomic: fails if the target exists, never shows a partial file
+            except FileExistsError:
+                return False
+            finally:
+                os.unlink(tmp)
+            self._fsync_dir(directory)
+            return True
+        except OSError as exc:
+            raise StoreDown(f"cannot create {path} ({errno.errorcode.get(exc.errno, 'error')})") from None
+
+    def claim_version(self, version_dir: str, metadata: bytes) -> bool:
+        self._check_root()
+        full = self._abs(version_dir)
+        try:
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+            os.mkdir(full)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            raise StoreDown(f"cannot claim {version_dir} ({errno.errorcode.get(exc.errno, 'error')})") from None
+        self._fsync_dir(os.path.dirname(full))
+        self.put(f"{version_dir}/metadata.yaml", metadata)
+        return True
+
+    def list(self, prefix: str, *, recursive: bool = False) -> list[str]:
+        directory = self._abs(prefix)
+        try:
+            if not recursive:
+                with os.scandir(directory) as it:
+                    return sorted(
+                        e.name + ("/" if e.is_dir(follow_symlinks=False) else "")
+                        for e in it
+                        if not is_ignored(e.name)
+                    )
+            out = []
+            base = prefix.strip("/")
+            for root, dirs, files in os.walk(directory):
+                dirs[:] = [d for d in dirs if not is_ignored(d)]
+                rel = os.path.relpath(root, directory).replace(os.sep, "/")
+                for name in files:
+                    if not is_ignored(name):
+                        key = name if rel == "." else f"{rel}/{name}"
+                        out.append(f"{base}/{key}" if base else key)
+            return sorted(out)
+        except (FileNotFoundError, NotADirectoryError):
+            self._check_root()
+            return []
+        except OSError as exc:
+            raise StoreDown(f"cannot list {prefix} ({errno.errorcode.get(exc.errno, 'error')})") from None
+
+    def delete(self, path: str) -> bool:
+        try:
+            os.unlink(self._abs(path))
+            return True
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise StoreDown(f"cannot delete {path} ({errno.errorcode.get(exc.errno, 'error')})") from None
+
+    def ping(self) -> None:
+        self._check_root()
+
+    def set_listener(self, listener: ChangeListener | None) -> None:
+        """Filesystems have no change signal: pointers are revalidated by mtime."""
+
+    def close(self) -> None:
+        pass

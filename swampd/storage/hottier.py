@@ -1,0 +1,168 @@
+"""The local hot tier: diskcache holding bytes only (never pickle, CVE-2025-69872), dir 0700.
+
+Each entry's value is the object's bytes; its diskcache `tag` is a small JSON text with what
+the cache needs to know about it (backend kind, etag, stored-at, size, mutable flag).
+Values of `min_file_size` or more live in their own files, which `path_of` hands out.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import diskcache
+import orjson
+
+from swampd.errors import InvalidInput
+
+POLICIES = ("least-recently-stored", "least-recently-used", "least-frequently-used", "none")
+
+
+class BytesDisk(diskcache.Disk):
+    """A diskcache Disk that stores `str` keys and `bytes` values only and never unpickles."""
+
+    def put(self, key: Any) -> tuple[Any, bool]:
+        if type(key) is not str:
+            raise TypeError("hot-tier keys are str")
+        return super().put(key)
+
+    def get(self, key: Any, raw: bool) -> Any:
+        if not raw:
+            raise TypeError("refusing a pickled hot-tier key")
+        return super().get(key, raw)
+
+    def store(self, value: Any, read: bool, key: Any = diskcache.core.UNKNOWN) -> Any:
+        if type(value) is not bytes:
+            raise TypeError("hot-tier values are bytes")
+        return super().store(value, read, key=key)
+
+    def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
+        if mode not in (diskcache.core.MODE_RAW, diskcache.core.MODE_BINARY):
+            raise TypeError("refusing a non-bytes hot-tier value")
+        return super().fetch(mode, filename, value, read)
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    size_limit: int = 1 << 30
+    eviction_policy: str = "least-recently-stored"
+    staleness: float = 1.0
+    """Seconds a `latest` pointer or a listing may be served without revalidation."""
+    signal_staleness: float = 60.0
+    """The same bound while the backend pushes change notices (Postgres NOTIFY): a change drops the
+    entry at once, so the pointer is only re-read in case a notice was lost."""
+    inline_limit: int = 1 << 20
+    """Larger values are returned as a path to the cached file when the caller allows it."""
+    min_file_size: int = 32 * 1024
+    events_per_second: float = 2.0
+
+    @classmethod
+    def from_mapping(cls, raw: dict[str, Any]) -> CacheSettings:
+        known = cls.__dataclass_fields__
+        unknown = sorted(set(raw) - set(known))
+        if unknown:
+            raise InvalidInput(f"unknown [cache] keys: {', '.join(unknown)}")
+        try:
+            settings = cls(**{k: type(getattr(cls, k))(v) for k, v in raw.items()})
+        except (TypeError, ValueError):
+            raise InvalidInput("bad [cache] table: check the value types") from None
+        if settings.eviction_policy not in POLICIES:
+            raise InvalidInput(f"[cache] eviction_policy must be one of {', '.join(POLICIES)}")
+        if settings.staleness < 0 or settings.size_limit <= 0:
+            raise InvalidInput("[cache] staleness must be >= 0 and size_limit > 0")
+        return settings
+
+
+@dataclass(frozen=True)
+class Entry:
+    value: bytes
+    meta: dict[str, Any]
+
+
+class HotTier:
+    def __init__(self, directory: str, settings: CacheSettings) -> None:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        os.chmod(directory, 0o700)
+        self.directory = directory
+        self.settings = settings
+        self._cache = diskcache.Cache(
+            directory,
+            disk=BytesDisk,
+            size_limit=settings.size_limit,
+            eviction_policy=settings.eviction_policy,
+            disk_min_file_size=settings.min_file_size,
+            cull_limit=10,
+            statistics=False,
+        )
+        self.sets = 0
+        self.explicit_deletes = 0
+        self.overwrites = 0
+        self._initial_count = len(self._cache)
+
+    def get(self, key: str) -> Entry | None:
+        found = self._cache.get(key, default=None, tag=True)
+        value, tag = found
+        if value is None or tag is None:
+            return None
+        return Entry(value, orjson.loads(tag))
+
+    def path_of(self, key: str) -> str | None:
+        """The file holding a large value (None when it lives inline in the database)."""
+        handle = self._cache.get(key, default=None, read=True)
+        if handle is None or isinstance(handle, bytes):
+            return None
+        try:
+            name = getattr(handle, "name", None)
+            return name if isinstance(name, str) else None
+        finally:
+            handle.close()
+
+    def meta(self, key: str) -> dict[str, Any] | None:
+        """An entry's metadata without reading a large value."""
+        handle, tag = self._cache.get(key, default=None, read=True, tag=True)
+        if handle is None or tag is None:
+            return None
+        if not isinstance(handle, bytes):
+            handle.close()
+        return orjson.loads(tag)
+
+    def set(self, key: str, value: bytes, meta: dict[str, Any]) -> None:
+        meta = {**meta, "stored": time.time(), "size": len(value)}
+        if key in self._cache:
+            self.overwrites += 1
+        self._cache.set(key, value, tag=orjson.dumps(meta).decode())
+        self.sets += 1
+
+    def delete(self, key: str) -> bool:
+        removed = bool(self._cache.delete(key))
+        self.explicit_deletes += removed
+        return removed
+
+    def keys(self, prefix: str = "") -> list[str]:
+        return [k for k in self._cache.iterkeys() if k.startswith(prefix)]
+
+    def evict_prefix(self, prefix: str) -> int:
+        return sum(1 for k in self.keys(prefix) if self.delete(k))
+
+    def clear(self) -> int:
+        count = self._cache.clear()
+        self.explicit_deletes += count
+        return count
+
+    @property
+    def volume(self) -> int:
+        return int(self._cache.volume())
+
+    @property
+    def count(self) -> int:
+        return len(self._cache)
+
+    @property
+    def evictions(self) -> int:
+        """Entries the size limit removed (what was stored minus what is left and what was evicted on request)."""
+        return max(0, self._initial_count + self.sets - self.overwrites - self.explicit_deletes - self.count)
+
+    def close(self) -> None:
+        self._cache.close()

@@ -1,0 +1,192 @@
+"""The repo registry: which repos this daemon serves, persisted under `paths.data_dir`."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import yaml
+
+from swampd.errors import InvalidParams, NotFound
+from swampd.storage.base import ObjectStore
+from swampd.storage.layout import looks_like_uuid, normalize_type
+from swampd.storage.resolve import DatastoreSpec, open_store, resolve_datastore
+
+
+@dataclass
+class RepoHandle:
+    name: str
+    path: str
+    spec: DatastoreSpec
+    store: ObjectStore
+    swamp_datastore: str | None = None
+
+    @property
+    def store_id(self) -> str:
+        """Short, stable name of the datastore (and namespace): the cache-key prefix."""
+        return store_id(self.store)
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "path": self.path, "datastore": self.spec.describe(),
+                "backend": self.store.kind, "store_id": self.store_id}
+
+
+def store_id(store: ObjectStore) -> str:
+    return f"{store.kind[:2]}-{hashlib.sha256(store.identity.encode()).hexdigest()[:12]}"
+
+
+class RepoRegistry:
+    def __init__(self, data_dir: str) -> None:
+        self.file = os.path.join(data_dir, "repos.json")
+        self._lock = threading.Lock()
+        self._entries: dict[str, dict[str, Any]] = self._load()
+        self._handles: dict[str, RepoHandle] = {}
+        self._stores: dict[str, ObjectStore] = {}
+        self.on_store_opened: list[Any] = []
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        try:
+            with open(self.file, "rb") as fh:
+                raw = orjson.loads(fh.read())
+        except FileNotFoundError:
+            return {}
+        except (OSError, orjson.JSONDecodeError):
+            return {}
+        return raw.get("repos", {}) if isinstance(raw, dict) else {}
+
+    def _save(self) -> None:
+        os.makedirs(os.path.dirname(self.file), mode=0o700, exist_ok=True)
+        tmp = f"{self.file}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as fh:
+            fh.write(orjson.dumps({"version": 1, "repos": self._entries}, option=orjson.OPT_INDENT_2))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.file)
+
+    def _open(self, spec: DatastoreSpec) -> ObjectStore:
+        store = open_store(spec)
+        shared = self._stores.get(store.identity)
+        if shared is not None:
+            return shared
+        self._stores[store.identity] = store
+        for callback in self.on_store_opened:
+            callback(store)
+        return store
+
+    def _handle(self, name: str, entry: dict[str, Any]) -> RepoHandle:
+        spec = resolve_datastore(entry["path"], entry.get("swamp_datastore"))
+        if spec.type == "filesystem" and spec.path:
+            os.makedirs(spec.path, exist_ok=True)
+        return RepoHandle(name, entry["path"], spec, self._open(spec), entry.get("swamp_datastore"))
+
+    def register(self, path: str, name: str | None = None, swamp_datastore: str | None = None) -> RepoHandle:
+        if not isinstance(path, str) or not os.path.isabs(path):
+            raise InvalidParams("path must be an absolute path to a repo")
+        path = os.path.realpath(path)
+        if not os.path.isdir(path):
+            raise NotFound(f"repo directory {path} does not exist")
+        with self._lock:
+            existing = next((n for n, e in self._entries.items() if e["path"] == path), None)
+            if name is None:
+                name = existing or self._free_name(os.path.basename(path) or "repo")
+            if not isinstance(name, str) or not name or "/" in name:
+                raise InvalidParams("name must be a non-empty name without '/'")
+            if existing and existing != name:
+                self._entries.pop(existing)
+                self._handles.pop(existing, None)
+            entry = {"path": path, "swamp_datastore": swamp_datastore, "registered_at": time.time()}
+            handle = self._handle(name, entry)  # resolves the datastore: refuse a bad one before saving
+            self._entries[name] = entry
+            self._handles[name] = handle
+            self._save()
+            return handle
+
+    def _free_name(self, base: str) -> str:
+        name, n = base, 2
+        while name in self._entries:
+            name, n = f"{base}-{n}", n + 1
+        return name
+
+    def forget(self, name: str) -> bool:
+        with self._lock:
+            handle = self._resolve_name(name)
+            if handle is None:
+                raise NotFound(f"repo {name} is not registered")
+            self._entries.pop(handle, None)
+            self._handles.pop(handle, None)
+            self._save()
+            return True
+
+    def _resolve_name(self, name_or_path: str) -> str | None:
+        if name_or_path in self._entries:
+            return name_or_path
+        if os.path.isabs(name_or_path):
+            real = os.path.realpath(name_or_path)
+            return next((n for n, e in self._entries.items() if e["path"] == real), None)
+        return None
+
+    def get(self, repo: str) -> RepoHandle:
+        """A repo by registered name or path; an unregistered repo path is registered on first use."""
+        if not isinstance(repo, str) or not repo:
+            raise InvalidParams("repo must be a repo name or an absolute path")
+        handle = self._handles.get(repo)
+        if handle is not None:
+            return handle
+        with self._lock:
+            name = self._resolve_name(repo)
+            if name is not None:
+                handle = self._handles.get(name)
+                if handle is None:
+                    handle = self._handles[name] = self._handle(name, self._entries[name])
+                if repo != name:
+                    self._handles.setdefault(repo, handle)
+                return handle
+        if os.path.isabs(repo) and os.path.isdir(repo):
+            return self.register(repo)
+        raise NotFound(f"repo {repo} is not registered")
+
+    def list(self) -> list[dict[str, Any]]:
+        out = []
+        for name in sorted(self._entries):
+            try:
+                out.append({**self.get(name).describe(), "registered_at": self._entries[name].get("registered_at")})
+            except Exception as exc:  # noqa: BLE001 - one broken repo must not hide the others
+                error = getattr(exc, "message", "cannot open")
+                out.append({"name": name, "path": self._entries[name]["path"], "error": error})
+        return out
+
+    def handles(self) -> list[RepoHandle]:
+        return [self.get(n) for n in sorted(self._entries)]
+
+    def stores(self) -> list[ObjectStore]:
+        return list(self._stores.values())
+
+    def close(self) -> None:
+        for store in self._stores.values():
+            store.close()
+        self._stores.clear()
+        self._handles.clear()
+
+
+def resolve_model_id(repo: RepoHandle, model_type: str, model: str) -> str:
+    """A model id, given an id or a name (read from the repo's `models/{type}/{name}.yaml`)."""
+    if not isinstance(model, str) or not model:
+        raise InvalidParams("model must be a model id or name")
+    if looks_like_uuid(model):
+        return model
+    normalized = normalize_type(model_type)
+    for candidate in (os.path.join(repo.path, "models", *normalized.split("/"), f"{model}.yaml"),
+                      os.path.join(repo.path, "models", model_type, f"{model}.yaml")):
+        try:
+            with open(candidate, encoding="utf-8") as fh:
+                definition = yaml.safe_load(fh) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(definition, dict) and isinstance(definition.get("id"), str):
+            return definition["id"]
+    return model  # not a known name: treat it as an id (swamp ids are UUIDs, tests may use others)
