@@ -24,6 +24,7 @@ import asyncio
 import hashlib
 import itertools
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -56,6 +57,56 @@ def canonical_key(method: str, params: Any, scope: str = "") -> str:
     except TypeError:
         raise InvalidParams(f"params of {method} are not JSON values; cannot coalesce") from None
     return hashlib.sha256(blob).hexdigest()
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time field of /proc/<pid>/stat; None when the process is gone or a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rpartition(b")")[2].split()
+    except OSError:
+        return None
+    if not fields or fields[0] in (b"Z", b"X") or len(fields) < 20:
+        return None
+    return fields[19].decode()
+
+
+async def while_peer_lives(
+    peer: Peer | None, fn: Callable[[], Awaitable[T]], *, poll: float = 0.25
+) -> T:
+    """Await `fn()` as the peer's waiter, but detach as soon as the peer process has exited.
+
+    A client process that dies (or is killed) leaves its socket to be closed by the kernel;
+    watching its pid lets its waiter leave the flight at once, whatever the transport does
+    with a request whose connection is gone. The daemon's own pid (in-process) is not watched.
+    """
+    pid = peer.pid if peer is not None else None
+    start = _process_start(pid) if pid else None
+    if not pid or pid == os.getpid() or start is None:
+        return await fn()
+    outcome: list[T] = []
+    errors: list[Exception] = []
+    async with anyio.create_task_group() as tg:
+
+        async def call() -> None:
+            try:
+                outcome.append(await fn())
+            except Exception as exc:  # noqa: BLE001 - re-raised below, outside the task group
+                errors.append(exc)
+            tg.cancel_scope.cancel()
+
+        async def watch() -> None:
+            while _process_start(pid) == start:
+                await anyio.sleep(poll)
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(call)
+        tg.start_soon(watch)
+    if errors:
+        raise errors[0]
+    if not outcome:
+        raise CallFailed(f"the calling process {pid} exited; its call was detached", detached=True)
+    return outcome[0]
 
 
 def _copy_error(error: SwampdError) -> SwampdError:

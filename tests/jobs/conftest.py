@@ -67,3 +67,11 @@ async def manager(tmp_path: Path, fake_env: dict[str, str], coalescer: Coalescer
         yield m
     finally:
         await m.aclose()
+
+
+@pytest.fixture
+def daemon_env(daemon_env: dict[str, str], fake_env: dict[str, str]) -> dict[str, str]:
+    """The daemon runs the stand-in swamp; its counters live in the test's tmp dir."""
+    extra = {k: v for k, v in fake_env.items() if k.startswith("FAKE_SWAMP_")}
+    return {**daemon_env, "SWAMPD_SWAMP_EXECUTABLE": FAKE_SWAMP,
+            "SWAMPD_JOBS_MAX_CONCURRENT": "8", **extra}

@@ -1,0 +1,120 @@
+"""jobs.*: submit, list, follow, wait for and cancel model method runs and commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from swampd.api._context import CallContext
+from swampd.api._registry import rpc
+from swampd.errors import InvalidParams
+from swampd.fanout import while_peer_lives
+
+LOG_NOTIFICATION = "jobs.log"
+
+
+@rpc("jobs.submit", mutating=True)
+async def submit(
+    ctx: CallContext,
+    kind: str = "swamp",
+    model: str | None = None,
+    method: str | None = None,
+    inputs: dict | None = None,
+    repo: str | None = None,
+    argv: list | None = None,
+    cwd: str | None = None,
+    env: dict | None = None,
+    wait: bool = True,
+    dedupe: bool = True,
+) -> dict[str, Any]:
+    """Run `swamp model method run` (kind=swamp) or an argv (kind=command); wait or detach."""
+    _check_bool(wait, "wait")
+    _check_bool(dedupe, "dedupe")
+    if kind == "swamp":
+        if argv is not None or cwd is not None:
+            raise InvalidParams("argv and cwd belong to kind=command", param="argv")
+        spec: dict[str, Any] = {"model": model, "method": method, "inputs": inputs, "repo": repo}
+    elif kind == "command":
+        if model is not None or method is not None or inputs is not None or repo is not None:
+            raise InvalidParams("model, method, inputs and repo belong to kind=swamp", param="model")
+        spec = {"argv": argv, "cwd": cwd}
+    else:
+        raise InvalidParams("kind must be swamp or command", param="kind")
+    if env is not None:
+        spec["env"] = env
+    jobs = ctx.services.jobs
+    if not wait:
+        return await jobs.submit(kind, spec, wait=False, dedupe=dedupe, peer=ctx.peer)
+    return await while_peer_lives(
+        ctx.peer, lambda: jobs.submit(kind, spec, wait=True, dedupe=dedupe, peer=ctx.peer)
+    )
+
+
+@rpc("jobs.list")
+async def list_jobs(ctx: CallContext, state: str | list | None = None, limit: int = 100) -> dict[str, Any]:
+    """Jobs, newest first; `state` filters (queued, running, succeeded, failed, cancelled)."""
+    states = [state] if isinstance(state, str) else state
+    if states is not None and not all(isinstance(s, str) for s in states):
+        raise InvalidParams("state must be a state name or a list of them", param="state")
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise InvalidParams("limit must be an integer", param="limit")
+    return {"jobs": await ctx.services.jobs.list(states, limit)}
+
+
+@rpc("jobs.get")
+async def get(ctx: CallContext, id: str) -> dict[str, Any]:
+    """One job's record: state, kind, spec, pid, pgid, exit code, timings, log path, waiters."""
+    return await ctx.services.jobs.get(id)
+
+
+@rpc("jobs.wait")
+async def wait(ctx: CallContext, id: str, timeout: float | None = None) -> dict[str, Any]:
+    """Wait for a job to end (as one more waiter of its run) and return its final record."""
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)
+                                or timeout < 0):
+        raise InvalidParams("timeout must be a non-negative number of seconds", param="timeout")
+    jobs = ctx.services.jobs
+    return await while_peer_lives(ctx.peer, lambda: jobs.wait(id, timeout, peer=ctx.peer))
+
+
+@rpc("jobs.logs")
+async def logs(
+    ctx: CallContext, id: str, follow: bool = False, tail: int | None = None
+) -> dict[str, Any]:
+    """A job's output lines; follow=true streams `jobs.log` notifications until it ends."""
+    _check_bool(follow, "follow")
+    if tail is not None and (isinstance(tail, bool) or not isinstance(tail, int) or tail < 0):
+        raise InvalidParams("tail must be a non-negative integer", param="tail")
+    manager = ctx.services.jobs
+    if not follow:
+        return await manager.logs(id, tail)
+    sent = 0
+    async for lines in manager.follow(id):
+        if not ctx.connection.notify(LOG_NOTIFICATION, {"id": id, "lines": lines}):
+            break  # the client is gone or not reading
+        sent += len(lines)
+    record = await manager.get(id)
+    return {"id": id, "state": record["state"], "lines_sent": sent}
+
+
+@rpc("jobs.cancel", mutating=True)
+async def cancel(
+    ctx: CallContext, id: str | None = None, all: bool = False,
+    wait: float | None = None,
+) -> dict[str, Any]:
+    """Cancel one job (or all): SIGTERM to its group, SIGKILL after the grace; honest status."""
+    _check_bool(all, "all")
+    if wait is not None and (isinstance(wait, bool) or not isinstance(wait, int | float) or wait < 0):
+        raise InvalidParams("wait must be a non-negative number of seconds", param="wait")
+    manager = ctx.services.jobs
+    if all:
+        if id is not None:
+            raise InvalidParams("give either id or all=true", param="id")
+        return {"cancelled": await manager.cancel_all(wait=wait)}
+    if not isinstance(id, str) or not id:
+        raise InvalidParams("id must be a job id (or all=true)", param="id")
+    return await manager.cancel(id, wait=wait)
+
+
+def _check_bool(value: Any, name: str) -> None:
+    if not isinstance(value, bool):
+        raise InvalidParams(f"{name} must be true or false", param=name)

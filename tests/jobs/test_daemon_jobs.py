@@ -1,0 +1,163 @@
+"""Jobs through a real daemon process: RPC, dedupe across clients, disconnects, restart reaping."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from swampd.jobs.process import pid_alive
+
+from .helpers import executions, recorded_pids
+
+
+def wait_until(predicate: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.02)
+
+
+def gone(pids: list[int], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while any(pid_alive(p) for p in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_submit_and_get_through_the_daemon(daemon: Any, repo: str, fake_env: dict[str, str]) -> None:
+    record = daemon.call("jobs.submit", {"model": "m1", "method": "sync", "repo": repo,
+                                         "inputs": {"a": "1"}})
+    assert record["state"] == "succeeded" and record["result"]["modelName"] == "m1"
+    assert daemon.call("jobs.get", {"id": record["id"]})["state"] == "succeeded"
+    listed = daemon.call("jobs.list")["jobs"]
+    assert [j["id"] for j in listed] == [record["id"]]
+    assert daemon.call("jobs.logs", {"id": record["id"]})["lines"] == ["running m1.sync"]
+    assert len(executions(fake_env)) == 1
+    stats = daemon.call("calls.stats")
+    assert stats["flights"] == 0 and stats["flights_total"] == 1
+
+
+CLIENT = """
+import json, sys
+from swampd.client import Client
+with Client(sys.argv[1], timeout=600) as c:
+    try:
+        out = {"result": c.call(sys.argv[2], json.loads(sys.argv[3]))}
+    except Exception as exc:
+        out = {"error": {"kind": getattr(exc, "kind", None), "message": str(exc)}}
+print(json.dumps(out, sort_keys=True))
+"""
+
+
+def spawn_client(daemon: Any, method: str, params: dict[str, Any]) -> subprocess.Popen[str]:
+    """A separate client process (its own pid, as the daemon's peer) making one call."""
+    return subprocess.Popen(
+        [sys.executable, "-c", CLIENT, daemon.paths.socket, method, json.dumps(params)],
+        env=daemon.env, stdout=subprocess.PIPE, text=True,
+    )
+
+
+def test_fifty_client_processes_one_execution(daemon: Any, repo: str, fake_env: dict[str, str]) -> None:
+    params = {"model": "m1", "method": "sync", "repo": repo, "inputs": {"sleep": "2"}}
+    procs = [spawn_client(daemon, "jobs.submit", params) for _ in range(50)]
+    outs = [json.loads(p.communicate(timeout=300)[0]) for p in procs]
+    assert len(executions(fake_env)) == 1
+    assert all(o == outs[0] for o in outs)
+    assert outs[0]["result"]["state"] == "succeeded"
+    stats = daemon.call("calls.stats")
+    assert stats["calls_total"] == 50 and stats["flights_total"] == 1
+    assert stats["executions_saved"] == 49
+
+
+def test_a_client_process_that_dies_detaches_and_the_last_one_cancels(
+    daemon: Any, repo: str, fake_env: dict[str, str]
+) -> None:
+    params = {"model": "m1", "method": "slow", "repo": repo,
+              "inputs": {"sleep": "3600", "grandchildren": "2"}}
+    clients = [spawn_client(daemon, "jobs.submit", params) for _ in range(3)]
+    wait_until(lambda: len(recorded_pids(fake_env)) == 3)
+    wait_until(lambda: sum(f["waiters"] for f in daemon.call("calls.inflight")["calls"]) == 3)
+    [flight] = daemon.call("calls.inflight")["calls"]
+    assert flight["method"] == "jobs.swamp" and flight["model"] == "m1"
+    assert sorted(p["pid"] for p in flight["peers"]) == sorted(c.pid for c in clients)
+    assert all("python" in p["cmdline"] for p in flight["peers"])
+    clients[0].kill()
+    clients[0].wait()
+    wait_until(lambda: daemon.call("calls.inflight")["calls"][0]["waiters"] == 2)
+    [job] = daemon.call("jobs.list")["jobs"]
+    assert job["state"] == "running" and job["waiters"] == 2
+    pids = recorded_pids(fake_env)
+    assert all(pid_alive(p) for p in pids)
+    for c in clients[1:]:
+        c.kill()
+        c.wait()
+    assert gone(pids)
+    wait_until(lambda: daemon.call("jobs.get", {"id": job["id"]})["state"] == "cancelled")
+    assert len(executions(fake_env)) == 1
+
+
+def test_restart_reaping_after_kill9(daemon: Any, repo: str, fake_env: dict[str, str]) -> None:
+    params = {"model": "m1", "method": "slow", "repo": repo, "wait": False,
+              "inputs": {"sleep": "3600", "grandchildren": "2"}}
+    job = daemon.call("jobs.submit", params)
+    queued = daemon.call("jobs.submit", {**params, "inputs": {"sleep": "3600", "n": "2"}})
+    other = daemon.call("jobs.submit", {**params, "model": "m2", "inputs": {"sleep": "3600"}})
+    wait_until(lambda: len(recorded_pids(fake_env)) == 4)
+    assert daemon.call("jobs.get", {"id": queued["id"]})["state"] == "queued"
+    pids = recorded_pids(fake_env)
+    daemon.kill9()
+    assert all(pid_alive(p) for p in pids)  # the jobs outlived their daemon
+    daemon.start()
+    assert gone(pids)
+    states = {j["id"]: j for j in daemon.call("jobs.list")["jobs"]}
+    assert states[job["id"]]["state"] == "cancelled"
+    assert states[job["id"]]["error"]["code"] == "daemon_restart"
+    assert states[other["id"]]["state"] == "cancelled"
+    assert states[queued["id"]]["state"] == "cancelled"
+    assert not [j for j in states.values() if j["state"] in ("queued", "running")]
+
+
+def test_reaping_kills_orphaned_grandchildren_of_a_dead_leader(
+    daemon: Any, repo: str, fake_env: dict[str, str]
+) -> None:
+    params = {"model": "m1", "method": "slow", "repo": repo, "wait": False,
+              "inputs": {"sleep": "3600", "grandchildren": "2"}}
+    job = daemon.call("jobs.submit", params)
+    wait_until(lambda: len(recorded_pids(fake_env)) == 3)
+    leader, *grandchildren = recorded_pids(fake_env)
+    daemon.kill9()
+    os.kill(leader, signal.SIGKILL)  # the job's main process dies while no daemon watches
+    assert gone([leader])
+    assert all(pid_alive(p) for p in grandchildren)
+    daemon.start()
+    assert gone(grandchildren)
+    record = daemon.call("jobs.get", {"id": job["id"]})
+    assert record["state"] == "failed" and record["error"]["code"] == "daemon_lost"
+
+
+@pytest.mark.parametrize("bad", [{"kind": "nope"}, {"model": "m"}, {"wait": "yes", "model": "m"}])
+def test_bad_submit_params(daemon: Any, bad: dict[str, Any]) -> None:
+    from swampd.client import RpcError
+
+    with pytest.raises(RpcError) as info:
+        daemon.call("jobs.submit", bad)
+    assert info.value.kind == "invalid_params"
+
+
+def test_stand_in_is_not_our_console_script(tmp_path: Path) -> None:
+    from swampd.jobs.drivers import is_own_console_script
+
+    from .conftest import FAKE_SWAMP
+
+    assert not is_own_console_script(FAKE_SWAMP)
