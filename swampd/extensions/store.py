@@ -168,15 +168,15 @@ class ExtensionStore:
         *,
         after_staging: Callable[[str], None] | None = None,
     ) -> None:
-        self.root = root
+        self.root = os.path.abspath(root)
         self.settings = settings
         self.after_staging = after_staging
         """Test seam: called with the staging dir once it is complete, before the commit."""
-        self.store_dir = os.path.join(root, "store")
-        self.staging_dir = os.path.join(root, "staging")
-        self.trash_dir = os.path.join(root, "trash")
-        self.locks_dir = os.path.join(root, "locks")
-        self.links_file = os.path.join(root, "links.json")
+        self.store_dir = os.path.join(self.root, "store")
+        self.staging_dir = os.path.join(self.root, "staging")
+        self.trash_dir = os.path.join(self.root, "trash")
+        self.locks_dir = os.path.join(self.root, "locks")
+        self.links_file = os.path.join(self.root, "links.json")
 
     # -- layout and startup ---------------------------------------------------------------
 
