@@ -1,0 +1,58 @@
+"""`swamp vault ...` through the real console script and a real daemon."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import Repo
+
+pytestmark = pytest.mark.keyring
+
+
+def test_put_get_ls_rm_with_stdin(daemon, run_cli, repo: Repo, secret_service: str) -> None:
+    r = repo.root
+    put = run_cli("vault", "put", "dev", "CLI_K", "--repo", r, "--label", "env=prod", input="cli-secret\n")
+    assert put.returncode == 0, put
+    assert "cli-secret" not in put.stdout + put.stderr
+    # the trailing newline of piped input is not part of the value; piped output has none
+    got = run_cli("vault", "get", "dev", "CLI_K", "--repo", r, "--reveal")
+    assert got.returncode == 0 and got.stdout == "cli-secret"
+    meta = run_cli("--json", "vault", "get", "dev", "CLI_K", "--repo", r)
+    assert meta.json()["revealed"] is False and "value" not in meta.json()
+    ls = run_cli("vault", "ls", "dev", "--repo", r)
+    assert "CLI_K" in ls.stdout and "cli-secret" not in ls.stdout
+    again = run_cli("vault", "put", "dev", "CLI_K", "--repo", r, input="other")
+    assert again.returncode != 0 and "conflict" in again.stderr
+    forced = run_cli("--json", "vault", "put", "dev", "CLI_K", "--repo", r, "-f", input="other")
+    assert forced.json()["overwritten"] is True
+    rm = run_cli("vault", "rm", "dev", "CLI_K", "--repo", r)
+    assert rm.returncode == 0 and "deleted" in rm.stdout
+
+
+def test_value_on_the_command_line_needs_the_flag(daemon, run_cli, repo: Repo) -> None:
+    refused = run_cli("vault", "put", "dev", "ARG_K", "argv-secret", "--repo", repo.root, input="")
+    assert refused.returncode == 2 and "--value-from-arg" in refused.stderr
+    assert "argv-secret" not in refused.stderr
+    ok = run_cli("vault", "put", "dev", "ARG_K", "argv-secret", "--value-from-arg", "--repo", repo.root)
+    assert ok.returncode == 0, ok
+    got = run_cli("--json", "vault", "get", "dev", "ARG_K", "--repo", repo.root, "--reveal")
+    assert got.json()["value"] == "argv-secret"
+
+
+def test_repo_from_cwd_rotate_audit_lock(daemon, run_cli, repo: Repo) -> None:
+    assert run_cli("vault", "put", "dev", "R", input="before", cwd=repo.root).returncode == 0
+    rot = run_cli("--json", "vault", "rotate", "dev", "R", "--length", "40", "--alphabet", "hex", cwd=repo.root)
+    assert rot.returncode == 0 and rot.json()["source"] == "policy"
+    value = run_cli("vault", "get", "dev", "R", "--reveal", cwd=repo.root).stdout
+    assert len(value) == 40 and set(value) <= set("0123456789abcdef")
+    failed = run_cli("vault", "rotate", "dev", "R", "--command", "exit 4", cwd=repo.root)
+    assert failed.returncode == 1 and "old value is kept" in failed.stderr
+    assert run_cli("vault", "get", "dev", "R", "--reveal", cwd=repo.root).stdout == value
+    audit = run_cli("--json", "vault", "audit", "--repo", repo.root, "--key", "R")
+    assert audit.returncode == 0, audit
+    assert [e["action"] for e in audit.json()["entries"]] == ["put", "put", "get", "get"]
+    assert run_cli("vault", "lock").returncode == 0
+    locked = run_cli("vault", "get", "dev", "R", "--reveal", cwd=repo.root)
+    assert locked.returncode == 1 and "vault_locked" in locked.stderr
+    assert run_cli("vault", "unlock").returncode == 0
+    assert run_cli("vault", "get", "dev", "R", "--reveal", cwd=repo.root).stdout == value
