@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +29,7 @@ class ExtensionService:
         self.resolver = Resolver(store)
         self.publish = publish
         self._started = False
-        self._start_lock = anyio.Lock()
+        self._start_lock = threading.Lock()
 
     @classmethod
     def from_config(cls, data_dir: str, table: dict[str, Any], publish: Publish) -> ExtensionService:
@@ -36,19 +37,24 @@ class ExtensionService:
         return cls(ExtensionStore(os.path.join(data_dir, "extensions"), settings), publish)
 
     async def _run(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        await self.start()
-        return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs))
+        return await anyio.to_thread.run_sync(functools.partial(self._call, func, *args, **kwargs))
+
+    def _call(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self._ensure_started()
+        return func(*args, **kwargs)
+
+    def _ensure_started(self) -> None:
+        with self._start_lock:
+            if self._started:
+                return
+            removed = self.store.cleanup_stale()
+            self._started = True
+        if removed:
+            self.publish(TOPIC, {"type": "extension.cleaned", "removed": len(removed)})
 
     async def start(self) -> None:
         """Create the layout and remove staging dirs left by killed installs (once)."""
-        if self._started:
-            return
-        async with self._start_lock:
-            if not self._started:
-                removed = await anyio.to_thread.run_sync(self.store.cleanup_stale)
-                self._started = True
-                if removed:
-                    self.publish(TOPIC, {"type": "extension.cleaned", "removed": len(removed)})
+        await anyio.to_thread.run_sync(self._ensure_started)
 
     async def install(self, source: str, *, force: bool = False) -> dict[str, Any]:
         result: dict[str, Any] = await self._run(self.store.install, source, force=force)

@@ -502,6 +502,7 @@ class ExtensionStore:
             return None
 
     def _write_project_file(self, path: str, data: bytes) -> None:
+        path = os.path.realpath(path)  # a symlinked sources file is written through, not replaced
         try:
             mode = stat.S_IMODE(os.stat(path).st_mode)
         except FileNotFoundError:
