@@ -407,6 +407,9 @@ class DataService:
                         store.delete(path)
                     except StoreDown:
                         pass
+                remove_dir = getattr(store, "remove_dir", None)
+                if remove_dir is not None:
+                    remove_dir(ref.version_dir(version))
                 raise
             return version, metadata
         finally:

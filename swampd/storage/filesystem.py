@@ -155,6 +155,9 @@ class FilesystemStore:
                         for e in it
                         if not is_ignored(e.name)
                     )
+            if not os.path.isdir(directory):
+                self._check_root()
+                return []
             out = []
             base = prefix.strip("/")
             for root, dirs, files in os.walk(directory):
@@ -179,6 +182,13 @@ class FilesystemStore:
             return False
         except OSError as exc:
             raise StoreDown(f"cannot delete {path} ({errno.errorcode.get(exc.errno, 'error')})") from None
+
+    def remove_dir(self, path: str) -> None:
+        """Drop an empty version dir (a claim whose write failed)."""
+        try:
+            os.rmdir(self._abs(path))
+        except OSError:
+            pass
 
     def ping(self) -> None:
         self._check_root()
