@@ -544,14 +544,16 @@ class ExtensionStore:
                     "entries": [],
                 }
             data = new_text.encode()
-            if data != current:
-                self._write_project_file(path, data)
             rec["entries"] = sorted(
                 {k for k in rec["entries"] if k.rsplit("@", 1)[0] not in names} | {e.key for e in chosen}
             )
             rec["written_sha256"] = hashlib.sha256(data).hexdigest()
             registry["projects"][project] = rec
+            # Registry first: a crash in between leaves a link recorded but not written, which
+            # `remove` treats conservatively and `unlink` clears; never the reverse.
             self._write_links(registry)
+            if data != current:
+                self._write_project_file(path, data)
         return {"project": project, "file": path, "linked": [e.key for e in chosen], "entries": rec["entries"]}
 
     @_translate_os_errors

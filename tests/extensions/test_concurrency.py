@@ -159,3 +159,13 @@ def test_cleanup_spares_a_live_install(tmp_path: Path, store_root: Path) -> None
             proc.kill()
             proc.wait()
     assert_one_good_copy(store_root)
+
+
+def test_remove_interrupted_after_the_rename_is_finished_at_startup(tmp_path: Path, store_root: Path) -> None:
+    store = ExtensionStore(str(store_root), ExtensionSettings())
+    entry = store.install(str(make_extension(tmp_path / "src")))
+    # What a remove killed between its rename and its delete leaves: the entry in trash/.
+    os.rename(Path(entry["path"]).parent, store_root / "trash" / "abc123")
+    assert store.entries() == []
+    assert ExtensionStore(str(store_root), ExtensionSettings()).cleanup_stale() == ["trash/abc123"]
+    assert os.listdir(store_root / "trash") == []
