@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from swampd.extensions.service import ExtensionService
     from swampd.fanout import Coalescer
     from swampd.jobs.manager import JobManager
+    from swampd.storage.control import CacheControl
+    from swampd.storage.data import DataService
+    from swampd.storage.repos import RepoRegistry
     from swampd.vault.service import VaultService
 
 
@@ -131,6 +134,32 @@ class Services:
         )
         self._closers.append(service)  # aclose() drops every warm key on stop
         return service
+
+    @cached_property
+    def repos(self) -> RepoRegistry:
+        """The repos this daemon serves and their (shared) datastore clients (swampd/storage)."""
+        from swampd.storage.repos import RepoRegistry
+
+        return RepoRegistry(self.config.paths.data_dir)
+
+    @cached_property
+    def data(self) -> DataService:
+        """swamp data through the hot tier (swampd/storage)."""
+        from swampd.storage.data import DataService
+        from swampd.storage.hottier import CacheSettings, HotTier
+
+        settings = CacheSettings.from_mapping(self.config.section("cache"))
+        hot = HotTier(os.path.join(self.config.paths.cache_dir, "hot"), settings)
+        service = DataService(self.repos, hot, settings, self.publish, coalescer=self.fanout)
+        self._closers.append(service)
+        return service
+
+    @cached_property
+    def cache(self) -> CacheControl:
+        """Hot-tier control: stats, keys, evict, prefetch, datastore health (swampd/storage)."""
+        from swampd.storage.control import CacheControl
+
+        return CacheControl(self.data)
 
     def busy_reasons(self) -> list[str]:
         """Why the daemon must not exit on idle now (empty when it may)."""
