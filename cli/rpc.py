@@ -6,7 +6,10 @@ Imports only `swampd.client` (standard library C modules): no argparse, no json.
 from __future__ import annotations
 
 import sys
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 USAGE = "usage: swamp rpc METHOD [PARAMS_JSON|-]  |  swamp rpc --list [--json]\n"
 

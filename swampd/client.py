@@ -7,9 +7,16 @@ path (starting a daemon) imports what it needs when it needs it.
 
 from __future__ import annotations
 
+import _socket
 import os
 import sys
-from typing import Any
+
+from swampd import protocol
+from swampd.paths import Paths, resolve_paths
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # `typing` costs ~2 ms to import: only type checkers need it here
+    from typing import Any
 
 try:  # the C accelerators behind `json`, without importing `json` (and `re`)
     import _json
@@ -55,11 +62,6 @@ except ImportError:  # pragma: no cover - CPython always has _json
     def loads(text: str) -> Any:
         return _stdjson.loads(text)
 
-
-import _socket
-
-from swampd import protocol
-from swampd.paths import Paths, resolve_paths
 
 START_TIMEOUT = 10.0
 """Seconds to wait for an auto-started daemon to accept connections (sccache's default)."""

@@ -44,7 +44,7 @@ class Config:
         """What `daemon.status` and `swamp config show` print: no secrets live in config."""
         return {
             "config_file": self.paths.config_file,
-            "paths": asdict(self.paths),
+            "paths": self.paths.as_dict(),
             "daemon": asdict(self.daemon),
             "sections": self.sections,
         }

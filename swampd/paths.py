@@ -7,23 +7,40 @@ under one directory, which is what tests and throwaway setups want.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 SOCKET_NAME = "swampd.sock"
 
 
-@dataclass(frozen=True)
 class Paths:
-    runtime_dir: str
-    """0700 dir holding the socket, the pidfile and the start lock."""
-    state_dir: str
-    """Logs, the jobs database, the host vault's audit trail."""
-    cache_dir: str
-    """The hot tier."""
-    data_dir: str
-    """Durable host-level data: extension store, repo registry, vault metadata index."""
-    config_file: str
-    """The host config file (TOML)."""
+    """The directories and files of one swampd installation (a plain class: no dataclasses
+    import on the CLI's hot path)."""
+
+    __slots__ = ("cache_dir", "config_file", "data_dir", "runtime_dir", "state_dir")
+
+    def __init__(self, runtime_dir: str, state_dir: str, cache_dir: str, data_dir: str, config_file: str) -> None:
+        self.runtime_dir = runtime_dir
+        """0700 dir holding the socket, the pidfile and the start lock."""
+        self.state_dir = state_dir
+        """Logs, the jobs database, the host vault's audit trail."""
+        self.cache_dir = cache_dir
+        """The hot tier."""
+        self.data_dir = data_dir
+        """Durable host-level data: extension store, repo registry, vault metadata index."""
+        self.config_file = config_file
+        """The host config file (TOML)."""
+
+    def as_dict(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in
+                ("runtime_dir", "state_dir", "cache_dir", "data_dir", "config_file")}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Paths) and self.as_dict() == other.as_dict()
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.as_dict().values()))
+
+    def __repr__(self) -> str:
+        return f"Paths({', '.join(f'{k}={v!r}' for k, v in self.as_dict().items())})"
 
     @property
     def socket(self) -> str:

@@ -158,7 +158,10 @@ def test_install_service_dry_run(run_cli):
     result = run_cli("--json", "daemon", "install-service", "--dry-run")
     unit = result.json()
     assert unit["written"] is False
-    assert f"ExecStart={sys.executable} -m swampd" in unit["unit"]
+    exec_line = next(line for line in unit["unit"].splitlines() if line.startswith("ExecStart="))
+    python = exec_line.removeprefix("ExecStart=").split()[0]
+    assert exec_line.endswith(" -m swampd")
+    assert os.path.samefile(os.path.dirname(python), os.path.dirname(sys.executable))
     assert "[Install]" in unit["unit"]
 
 
