@@ -79,6 +79,8 @@ class JobManager:
             return
         await anyio.to_thread.run_sync(self._prepare)
         for job in await anyio.to_thread.run_sync(self._store.unfinished):
+            if job.daemon_pid not in (None, os.getpid()) and process.pid_alive(job.daemon_pid):
+                continue  # owned by a live daemon (this is an in-process `--no-daemon` run)
             self.reaped.append(await self._reap(job))
         self._started = True
 

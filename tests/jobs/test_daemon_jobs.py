@@ -68,9 +68,14 @@ def spawn_client(daemon: Any, method: str, params: dict[str, Any]) -> subprocess
     )
 
 
-def test_fifty_client_processes_one_execution(daemon: Any, repo: str, fake_env: dict[str, str]) -> None:
-    params = {"model": "m1", "method": "sync", "repo": repo, "inputs": {"sleep": "2"}}
+def test_fifty_client_processes_one_execution(
+    daemon: Any, repo: str, fake_env: dict[str, str], tmp_path: Path
+) -> None:
+    gate = tmp_path / "gate"
+    params = {"model": "m1", "method": "sync", "repo": repo, "inputs": {"gate": str(gate)}}
     procs = [spawn_client(daemon, "jobs.submit", params) for _ in range(50)]
+    wait_until(lambda: daemon.call("calls.stats")["waiters"] == 50)
+    gate.touch()
     outs = [json.loads(p.communicate(timeout=300)[0]) for p in procs]
     assert len(executions(fake_env)) == 1
     assert all(o == outs[0] for o in outs)

@@ -252,3 +252,34 @@ async def test_records_persist_in_sqlite(manager: JobManager, repo: str, tmp_pat
     assert job.state == "succeeded" and job.pid == done["pid"] and job.pgid == done["pgid"]
     assert job.result == done["result"] and job.log_path
     assert await anyio.to_thread.run_sync(Path(job.log_path).read_text) == "running m1.sync\n"
+
+
+async def test_jobs_of_a_live_daemon_are_not_reaped(
+    tmp_path: Path, fake_env: dict[str, str], coalescer: Coalescer
+) -> None:
+    """A `--no-daemon` CLI builds its own manager on the same database: hands off."""
+    from swampd.jobs.states import Job, JobKind, JobState
+
+    owner = await anyio.open_process([sys.executable, "-c", "import time; time.sleep(3600)"])
+    try:
+        store = JobStore(str(tmp_path / "state" / "jobs.sqlite3"))
+        store.open()
+        live = Job(id="live", kind=JobKind.COMMAND, state=JobState.RUNNING, spec={"argv": ["x"]},
+                   pid=owner.pid, pgid=owner.pid, daemon_pid=owner.pid)
+        dead = Job(id="dead", kind=JobKind.COMMAND, state=JobState.QUEUED, spec={"argv": ["x"]},
+                   daemon_pid=None)
+        store.save(live)
+        store.save(dead)
+        store.close()
+        manager = make_manager(tmp_path / "state", fake_env, coalescer)
+        await manager.start()
+        try:
+            assert (await manager.get("live"))["state"] == "running"
+            assert (await manager.get("dead"))["state"] == "cancelled"
+            assert [r["id"] for r in manager.reaped] == ["dead"]
+        finally:
+            await manager.aclose()
+        assert owner.returncode is None
+    finally:
+        owner.kill()
+        await owner.wait()
