@@ -125,7 +125,9 @@ class DataService:
         self._checked.pop(f"{sid}/{path}", None)
         parts = path.split("/")
         for i in range(1, len(parts)):
-            self._checked.pop(f"{sid}/{'/'.join(parts[:i])}/", None)
+            listing = f"{sid}/{'/'.join(parts[:i])}/"
+            self._checked.pop(listing, None)
+            self._checked.pop(listing + "*", None)
 
     @staticmethod
     def key(handle: RepoHandle, path: str) -> str:

@@ -141,13 +141,14 @@ def events() -> Events:
     return Events()
 
 
-def make_service(workdir: Path, events: Events, *, staleness: float = 1.0, sub: str = "a", **cache: Any):
+def make_service(workdir: Path, events: Events, *, staleness: float = 1.0, sub: str = "a",
+                 coalescer: Any = None, **cache: Any) -> Any:
     from swampd.storage.data import DataService
 
     settings = CacheSettings(staleness=staleness, **cache)
     registry = RepoRegistry(str(workdir / f"data-{sub}"))
     hot = HotTier(str(workdir / f"cache-{sub}"), settings)
-    return DataService(registry, hot, settings, events)
+    return DataService(registry, hot, settings, events, coalescer=coalescer)
 
 
 @pytest.fixture

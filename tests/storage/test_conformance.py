@@ -62,11 +62,14 @@ async def test_read_back_from_a_fresh_daemon(backend: str, repos_factory: RepoFa
 
 async def test_versions_latest_and_listing(backend: str, repos_factory: RepoFactory, service: Any) -> None:
     repo = str(repos_factory.make(backend))
-    for i in range(3):
+    await service.put(repo, "t", MODEL, "a", b"first", content_type="text/plain")
+    assert (await service.versions(repo, "t", MODEL, "a"))["versions"] == [1]  # cached listing...
+    assert (await service.list(repo, "t", MODEL))["data"] == [{"name": "a", "latest": 1}]
+    for i in range(2):  # ...is invalidated by this service's own writes
         await service.put(repo, "t", MODEL, "a", f"a{i}".encode(), content_type="text/plain")
     await service.put(repo, "t", MODEL, "b", b"b0", content_type="text/plain")
     assert (await service.versions(repo, "t", MODEL, "a"))["versions"] == [1, 2, 3]
-    assert (await service.get(repo, "t", MODEL, "a"))["content"] == "a2"
+    assert (await service.get(repo, "t", MODEL, "a"))["content"] == "a1"
     listing = await service.list(repo, "t", MODEL)
     assert listing["data"] == [{"name": "a", "latest": 3}, {"name": "b", "latest": 1}]
     models = await service.list(repo, "t")
