@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import re
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -78,23 +79,57 @@ class AuditEntry:
 
 
 class AuditTrail:
-    """One audit directory (a repo's `.swamp/audit` or the host's)."""
+    """One audit directory (a repo's `.swamp/audit` or the host's); thread-safe.
+
+    The day's file stays open (O_APPEND, so lines from swamp processes interleave whole)
+    and is reopened when the date changes or the file was removed.
+    """
 
     def __init__(self, directory: str, *, private: bool = False) -> None:
         self.directory = directory
         self._private = private
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._fd_path: str | None = None
+
+    def _open(self, path: str) -> int:
+        if self._fd is not None and self._fd_path == path:
+            try:
+                if os.fstat(self._fd).st_nlink > 0:
+                    return self._fd
+            except OSError:
+                pass
+        self._close()
+        os.makedirs(self.directory, mode=0o700 if self._private else 0o777, exist_ok=True)
+        mode = 0o600 if self._private else 0o666
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, mode)
+        self._fd_path = path
+        return self._fd
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+        self._fd = None
+        self._fd_path = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
 
     def append(self, entry: AuditEntry) -> bool:
         """Append one line; False (and a log line without values) when it cannot be written."""
         path = os.path.join(self.directory, f"vault-audit-{entry.timestamp.split('T')[0]}.jsonl")
-        try:
-            os.makedirs(self.directory, mode=0o700 if self._private else 0o777, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600 if self._private else 0o666)
-            with os.fdopen(fd, "a", encoding="utf-8") as fh:
-                fh.write(entry.to_json() + "\n")
-        except OSError as exc:
-            log.warning("vault audit: cannot append to %s (%s)", path, type(exc).__name__)
-            return False
+        line = (entry.to_json() + "\n").encode("utf-8")
+        with self._lock:
+            try:
+                os.write(self._open(path), line)
+            except OSError as exc:
+                self._close()
+                log.warning("vault audit: cannot append to %s (%s)", path, type(exc).__name__)
+                return False
         return True
 
     def read(

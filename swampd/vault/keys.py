@@ -141,6 +141,8 @@ class KeyCache:
         self._material: dict[str, tuple[tuple[int, int, int], Material]] = {}
         self.hits = 0
         self.derivations = 0
+        self._generation = 0
+        """Bumped by clear(): a derivation that started before a lock is not kept after it."""
 
     def material(self, key_file: str, load: Any) -> Material:
         """Cached material for `key_file`, revalidated by (inode, size, mtime)."""
@@ -153,6 +155,7 @@ class KeyCache:
             cached = self._material.get(key_file)
         if cached is not None and sig is not None and cached[0] == sig:
             return cached[1]
+        generation = self.generation()
         material: Material = load()
         try:
             st = os.stat(key_file)
@@ -160,27 +163,37 @@ class KeyCache:
         except OSError:
             return material
         with self._lock:
-            self._material[key_file] = (sig, material)
+            if generation == self._generation:
+                self._material[key_file] = (sig, material)
         return material
 
     def derived(self, path: str, salt: bytes, material: Material) -> bytes:
         """The AES key for the file at `path` with `salt`: warm, or derived now (slow)."""
         ident = (path, salt, material.fingerprint)
         with self._lock:
+            generation = self._generation
             key = self._derived.get(ident)
             if key is not None:
                 self._derived.move_to_end(ident)
                 self.hits += 1
                 return key
         key = envelope.derive_key(material.secret, salt)
-        self.remember(path, salt, material, key)
+        self.remember(path, salt, material, key, generation=generation)
         with self._lock:
             self.derivations += 1
         return key
 
-    def remember(self, path: str, salt: bytes, material: Material, key: bytes) -> None:
-        """Keep the key just used to write `path`; older entries of that file go."""
+    def generation(self) -> int:
         with self._lock:
+            return self._generation
+
+    def remember(
+        self, path: str, salt: bytes, material: Material, key: bytes, *, generation: int | None = None
+    ) -> None:
+        """Keep the key just used for `path` (unless a clear() came in between); older entries go."""
+        with self._lock:
+            if generation is not None and generation != self._generation:
+                return
             for stale in [k for k in self._derived if k[0] == path and k[1] != salt]:
                 del self._derived[stale]
             self._derived[(path, salt, material.fingerprint)] = key
@@ -195,6 +208,7 @@ class KeyCache:
     def clear(self) -> None:
         """Drop every derived key and all key material (vault.lock, daemon stop)."""
         with self._lock:
+            self._generation += 1
             self._derived.clear()
             self._material.clear()
 

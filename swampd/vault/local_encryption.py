@@ -81,17 +81,25 @@ class LocalEncryptionVault:
         self.config = {k: v for k, v in config.items() if k != "base_dir"}
         self.dir = secrets_dir(self.repo_root, name)
         self._keys = keys
+        self._safe_dirs: set[str] = set()
 
     # -- paths and key material ------------------------------------------------------
 
     def _path(self, key: str, sub: str | None = None) -> str:
+        """`<dir>[/<sub>]/<key>.enc`; the directory must resolve inside the repo's `.swamp`.
+
+        The key cannot name another directory (validate_key), files are opened with
+        O_NOFOLLOW, and a directory that passed the check once is trusted from then on.
+        """
         validate_key(key)
         base = self.dir if sub is None else os.path.join(self.dir, sub)
-        path = os.path.join(base, f"{key}.enc")
-        boundary = os.path.realpath(os.path.join(self.repo_root, ".swamp"))
-        if not os.path.realpath(path).startswith(boundary + os.sep):
-            raise InvalidInput(f"vault {self.name}: secret path leaves the repo's .swamp dir")
-        return path
+        if base not in self._safe_dirs:
+            boundary = os.path.realpath(os.path.join(self.repo_root, ".swamp"))
+            if not os.path.realpath(base).startswith(boundary + os.sep):
+                raise InvalidInput(f"vault {self.name}: the secrets dir leaves the repo's .swamp dir")
+            if os.path.isdir(base):
+                self._safe_dirs.add(base)
+        return os.path.join(base, f"{key}.enc")
 
     @property
     def key_file(self) -> str:
@@ -129,7 +137,8 @@ class LocalEncryptionVault:
 
     def _read_envelope(self, path: str) -> envelope.Envelope | None:
         try:
-            with open(path, encoding="utf-8") as fh:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            with os.fdopen(fd, encoding="utf-8") as fh:
                 text = fh.read()
         except FileNotFoundError:
             return None
@@ -154,6 +163,7 @@ class LocalEncryptionVault:
             ) from None
 
     def _encrypt_to(self, path: str, plaintext: bytes) -> None:
+        generation = self._keys.generation()
         material = self._material(create=True)
         salt = envelope.new_salt()
         key = envelope.derive_key(material.secret, salt)
@@ -163,7 +173,7 @@ class LocalEncryptionVault:
             atomic_write(path, text)
         except OSError:
             raise BackendUnavailable(f"vault {self.name}: cannot write {os.path.basename(path)}") from None
-        self._keys.remember(path, salt, material, key)
+        self._keys.remember(path, salt, material, key, generation=generation)
 
     # -- the provider contract -------------------------------------------------------
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,3 +95,62 @@ def _load_one(repo_root: str, path: str) -> VaultConfig | None:
         created_at=_iso(raw.get("createdAt")),
         audit_reads=bool(raw.get("auditReads", False)),
     )
+
+
+class VaultConfigCache:
+    """Parsed vault configs per repo, reparsed only when a file under `vaults/` changes.
+
+    The signature is the (path, mtime, size) of every YAML file two levels down plus the
+    mtimes of the directories, so adding, removing or editing a config is seen at once.
+    Thread-safe; blocking (stat calls): call through a worker thread.
+    """
+
+    def __init__(self, max_age: float = 1.0) -> None:
+        self.max_age = max_age
+        """Seconds a checked listing is trusted without looking at the files again."""
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[float, tuple[Any, ...], list[VaultConfig]]] = {}
+
+    @staticmethod
+    def _signature(repo_root: str) -> tuple[Any, ...]:
+        base = os.path.join(repo_root, "vaults")
+        sig: list[Any] = []
+        try:
+            st = os.stat(base)
+        except OSError:
+            return ()
+        sig.append((base, st.st_mtime_ns))
+        stack = [base]
+        while stack:
+            d = stack.pop()
+            try:
+                entries = list(os.scandir(d))
+            except OSError:
+                continue
+            for e in entries:
+                try:
+                    est = e.stat()
+                except OSError:
+                    continue
+                if e.is_dir():
+                    sig.append((e.path, est.st_mtime_ns))
+                    stack.append(e.path)
+                elif e.name.endswith((".yaml", ".yml")):
+                    sig.append((e.path, est.st_mtime_ns, est.st_size, est.st_ino))
+        return tuple(sorted(sig))
+
+    def get(self, repo_root: str, *, force: bool = False) -> list[VaultConfig]:
+        """The repo's configs; `force` looks at the files even within `max_age`."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(repo_root)
+        if cached is not None and not force and now - cached[0] < self.max_age:
+            return cached[2]
+        sig = self._signature(repo_root)
+        if cached is not None and cached[1] == sig:
+            configs = cached[2]
+        else:
+            configs = load_vault_configs(repo_root) if sig else []
+        with self._lock:
+            self._cache[repo_root] = (now, sig, configs)
+        return configs

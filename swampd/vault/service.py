@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from swampd.vault.keys import KeyCache
 from swampd.vault.local_encryption import VAULT_TYPE as LOCAL_TYPE
 from swampd.vault.local_encryption import LocalEncryptionVault, validate_key
 from swampd.vault.metadata import MetadataIndex
-from swampd.vault.repo_config import VaultConfig, find_repo_root, load_vault_configs
+from swampd.vault.repo_config import VaultConfig, VaultConfigCache, find_repo_root
 from swampd.vault.rotation import RotationPolicy, run_refresh_command
 from swampd.vault.settings import VaultSettings
 
@@ -92,6 +93,9 @@ class VaultService:
         self._publish = publish
         self._list_repo_dirs = list_repo_dirs or (lambda: [])
         self._resolve_repo = resolve_repo
+        self._configs_cache = VaultConfigCache()
+        self._targets: dict[tuple[str, str, str], tuple[VaultConfig, Target]] = {}
+        self._targets_lock = threading.Lock()
         self.keys = KeyCache(settings.max_warm_keys)
         self.index = MetadataIndex(os.path.join(data_dir, "vault", "index.json"))
         self.keyring = KeyringStore(settings.keyring_backend, settings.keyring_service)
@@ -141,7 +145,7 @@ class VaultService:
         except Exception:  # noqa: BLE001 - an event must never fail the operation
             log.warning("vault: publishing %s failed", type_)
 
-    async def _audit(self, target: Target, action: str, key: str, caller: str) -> None:
+    def _audit_sync(self, target: Target, action: str, key: str, caller: str) -> None:
         entry = AuditEntry(
             action=action,
             timestamp=iso_now(),
@@ -151,9 +155,12 @@ class VaultService:
             callerContext=caller,
         )
         try:
-            await anyio.to_thread.run_sync(target.audit.append, entry)
+            target.audit.append(entry)
         except Exception:  # noqa: BLE001 - audit failures never fail the operation
             log.warning("vault: audit append failed for %s/%s", target.name, key)
+
+    async def _audit(self, target: Target, action: str, key: str, caller: str) -> None:
+        await anyio.to_thread.run_sync(self._audit_sync, target, action, key, caller)
 
     # -- resolution ------------------------------------------------------------------
 
@@ -167,6 +174,21 @@ class VaultService:
         )
 
     def _repo_target(self, cfg: VaultConfig) -> Target:
+        """The target of a config, reused while the config file is unchanged (same object)."""
+        ident = (cfg.repo, cfg.name, cfg.path)
+        with self._targets_lock:
+            cached = self._targets.get(ident)
+            if cached is not None and cached[0] is cfg:
+                return cached[1]
+        target = self._new_repo_target(cfg)
+        with self._targets_lock:
+            old = self._targets.get(ident)
+            self._targets[ident] = (cfg, target)
+        if old is not None:
+            old[1].audit.close()
+        return target
+
+    def _new_repo_target(self, cfg: VaultConfig) -> Target:
         backend = None
         if cfg.type == LOCAL_TYPE:
             backend = LocalEncryptionVault(cfg.name, cfg.repo, cfg.config, self.keys)
@@ -202,21 +224,23 @@ class VaultService:
                     roots.append(root)
         return roots
 
+    def _configs_sync(self, repo: str | None, *, force: bool = False) -> list[VaultConfig]:
+        return [c for r in self._repo_roots(repo) for c in self._configs_cache.get(r, force=force)]
+
     async def _configs(self, repo: str | None) -> list[VaultConfig]:
-        def load() -> list[VaultConfig]:
-            return [c for r in self._repo_roots(repo) for c in load_vault_configs(r)]
+        return await anyio.to_thread.run_sync(self._configs_sync, repo)
 
-        return await anyio.to_thread.run_sync(load)
-
-    async def resolve(self, vault: str | None, repo: str | None = None) -> Target:
-        """The vault named `vault` (the host vault when omitted and no repo is given)."""
+    def _resolve_sync(self, vault: str | None, repo: str | None = None) -> Target:
+        """The vault named `vault` (the host vault when omitted and no repo is given). Blocking."""
         if vault is not None and not isinstance(vault, str):
             raise InvalidParams("vault must be a string")
         if repo is None and (vault is None or vault == self.host.name):
             return self._host_target()
         if vault is None:
             raise InvalidParams("vault is required with repo")
-        matches = [c for c in await self._configs(repo) if c.name == vault]
+        matches = [c for c in self._configs_sync(repo) if c.name == vault]
+        if not matches:  # maybe created a moment ago: look at the files now
+            matches = [c for c in self._configs_sync(repo, force=True) if c.name == vault]
         if not matches:
             where = f"repo {repo}" if repo else "the host vault or any registered repo"
             raise NotFound(f"vault {vault} not found in {where}")
@@ -224,10 +248,14 @@ class VaultService:
             raise Conflict(f"vault {vault} exists in {len(matches)} repos; pass repo to choose one")
         target = self._repo_target(matches[0])
         if target.backend is None:
-            raise Unsupported(
-                f"vault {vault} has type {target.type}; swampd serves keyring and local_encryption"
-            )
+            raise Unsupported(f"vault {vault} has type {target.type}; swampd serves keyring and local_encryption")
         return target
+
+    async def resolve(self, vault: str | None, repo: str | None = None) -> Target:
+        """The vault named `vault` (the host vault when omitted and no repo is given)."""
+        if repo is None and (vault is None or vault == self.host.name):
+            return self._host_target()
+        return await anyio.to_thread.run_sync(self._resolve_sync, vault, repo)
 
     # -- listing ---------------------------------------------------------------------
 
@@ -284,24 +312,29 @@ class VaultService:
     ) -> dict[str, Any]:
         """Metadata of a secret; its value only with `reveal` (audited)."""
         validate_key(key)
-        target = await self.resolve(vault, repo)
-        out: dict[str, Any] = {
-            "vaultName": target.name,
-            "secretKey": key,
-            "vaultType": target.type,
-            "repo": target.repo,
-        }
         if not reveal:
-            out.update(await self._run(target, target.backend.describe, key))
-            out["revealed"] = False
-            return out
+            target = await self.resolve(vault, repo)
+            meta = await self._run(target, target.backend.describe, key)
+            return {**self._reply_head(target, key), **meta, "revealed": False}
         self._require_unlocked()
-        value = await self._run(target, target.backend.get, key)
-        await self._audit(target, "get", key, caller)
+
+        def read() -> tuple[Target, str]:
+            # One worker-thread hop for the hot path: resolve, read + decrypt, audit.
+            target = self._resolve_sync(vault, repo)
+            value = target.backend.get(key)
+            self._audit_sync(target, "get", key, caller)
+            return target, value
+
+        if repo is None and (vault is None or vault == self.host.name):
+            target, value = await self._run(self._host_target(), read)
+        else:
+            target, value = await anyio.to_thread.run_sync(read)
         self._emit("vault.read", target, key)
-        out["value"] = value
-        out["revealed"] = True
-        return out
+        return {**self._reply_head(target, key), "value": value, "revealed": True}
+
+    @staticmethod
+    def _reply_head(target: Target, key: str) -> dict[str, Any]:
+        return {"vaultName": target.name, "secretKey": key, "vaultType": target.type, "repo": target.repo}
 
     async def put(
         self,
@@ -539,5 +572,11 @@ class VaultService:
         }
 
     async def aclose(self) -> None:
-        """Daemon stop: forget every derived key and all key material."""
+        """Daemon stop: forget every derived key and all key material; close audit files."""
         self.keys.clear()
+        with self._targets_lock:
+            targets = [t for _, t in self._targets.values()]
+            self._targets.clear()
+        for target in targets:
+            target.audit.close()
+        self.host_audit.close()
