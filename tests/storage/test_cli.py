@@ -1,0 +1,43 @@
+"""`swamp data|cache|repo` through the real console script and a real daemon."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .conftest import RepoFactory
+
+MODEL = "1c2d3e4f-1111-4222-8333-444455556666"
+
+
+def test_data_cache_repo_commands(daemon: Any, run_cli: Any, repos_factory: RepoFactory) -> None:
+    repo = repos_factory.make("filesystem")
+    added = run_cli("--json", "repo", "add", str(repo), "--name", "cli-repo")
+    assert added.returncode == 0, added
+    assert added.json()["name"] == "cli-repo"
+    put = run_cli("--json", "data", "put", "command/shell", MODEL, "result", "--text", "hello", cwd=str(repo))
+    assert put.returncode == 0, put
+    assert put.json()["version"] == 1
+    put2 = run_cli("data", "put", "--repo", "cli-repo", "command/shell", MODEL, "result", input="second")
+    assert put2.returncode == 0 and "version 2" in put2.stdout, put2
+    got = run_cli("data", "get", "command/shell", MODEL, "result", cwd=str(repo))
+    assert (got.returncode, got.stdout) == (0, "second")
+    pinned = run_cli("data", "get", "--repo", "cli-repo", "--version", "1", "command/shell", MODEL, "result")
+    assert pinned.stdout == "hello"
+    versions = run_cli("--json", "data", "versions", "--repo", "cli-repo", "command/shell", MODEL, "result")
+    assert versions.json()["versions"] == [1, 2]
+    listing = run_cli("data", "ls", "--repo", "cli-repo", "command/shell", MODEL)
+    assert listing.stdout.split() == ["result", "2"]
+    stats = run_cli("--json", "cache", "stats")
+    assert stats.json()["overall"]["requests"] >= 2
+    keys = run_cli("--json", "cache", "ls", "--repo", "cli-repo")
+    assert keys.json()["total"] >= 5
+    evicted = run_cli("--json", "cache", "evict", "--repo", "cli-repo", "--model", "command/shell", MODEL)
+    assert evicted.json()["evicted"] >= 5
+    warmed = run_cli("--json", "cache", "prefetch", "--repo", "cli-repo", "--model", "command/shell", MODEL,
+                     "--wait")
+    assert (warmed.json()["state"], warmed.json()["fetched"]) == ("done", 4)
+    missing = run_cli("--json", "data", "get", "--repo", "cli-repo", "command/shell", MODEL, "nope")
+    assert missing.returncode != 0 and "not_found" in missing.stderr
+    assert run_cli("--json", "repo", "ls").json()[0]["name"] == "cli-repo"
+    assert run_cli("repo", "rm", "cli-repo").returncode == 0
+    assert run_cli("--json", "repo", "ls").json() == []
