@@ -1,0 +1,271 @@
+"""Hot data.get through the daemon vs redis-py, warm boto3, psycopg over TCP and a cold boto3 process.
+
+    .venv/bin/python benchmarks/bench_data.py [--quick]
+
+Starts everything it needs (a private swampd, redis-server on a Unix socket, moto server, a
+throwaway PostgreSQL cluster listening on 127.0.0.1) and writes benchmarks/results/data.json and
+data.md. Needs postgresql (Debian: /usr/lib/postgresql/15/bin) and redis-server installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import multiprocessing as mp
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "storage"))
+
+from servers import MotoServer, PostgresCluster, RedisServer
+
+from swampd.client import Client
+
+MODEL = "b0b0b0b0-1111-4222-8333-444455556666"
+PG_QUERY = "SELECT v FROM blobs WHERE k = %s"
+SIZES = {"1KiB": 1024, "1MiB": 1024 * 1024}
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1)))]
+
+
+def timed(fn: Any, n: int, warmup: int = 50) -> dict[str, float]:
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return {"p50_us": round(pct(samples, 0.5) * 1e6, 1), "p95_us": round(pct(samples, 0.95) * 1e6, 1),
+            "mean_us": round(statistics.fmean(samples) * 1e6, 1), "n": n}
+
+
+class Daemon:
+    def __init__(self) -> None:
+        self.home = Path(tempfile.mkdtemp(prefix="sdb-", dir="/tmp"))
+        self.env = {**os.environ, "SWAMPD_HOME": str(self.home), "SWAMPD_IDLE_TIMEOUT": "0"}
+        self.proc = subprocess.Popen([sys.executable, "-m", "swampd"], env=self.env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.socket = str(self.home / "run" / "swampd.sock")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with Client(self.socket, timeout=5) as c:
+                    c.call("daemon.hello")
+                    return
+            except Exception:  # noqa: BLE001 - not up yet
+                time.sleep(0.05)
+        raise RuntimeError("swampd did not start")
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _daemon_worker(sock: str, params: dict[str, Any], seconds: float, queue: Any) -> None:
+    with Client(sock, timeout=30) as c:
+        c.call("data.get", params)
+        count, end = 0, time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            c.call("data.get", params)
+            count += 1
+    queue.put(count)
+
+
+def _redis_worker(sock: str, key: str, seconds: float, queue: Any) -> None:
+    import redis
+
+    r = redis.Redis(unix_socket_path=sock)
+    r.get(key)
+    count, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        r.get(key)
+        count += 1
+    queue.put(count)
+
+
+def throughput(target: Any, args: tuple[Any, ...], procs: int, seconds: float) -> float:
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    workers = [ctx.Process(target=target, args=(*args, seconds, queue)) for _ in range(procs)]
+    start = time.perf_counter()
+    for w in workers:
+        w.start()
+    total = sum(queue.get(timeout=seconds + 60) for _ in workers)
+    for w in workers:
+        w.join()
+    elapsed = time.perf_counter() - start
+    return round(total / max(seconds, elapsed - 0.0) if elapsed < seconds * 1.5 else total / seconds, 1)
+
+
+COLD_SCRIPT = """
+import boto3
+c = boto3.client("s3", endpoint_url="{endpoint}", region_name="us-east-1",
+                 aws_access_key_id="test", aws_secret_access_key="test")
+c.get_object(Bucket="bench", Key="k1KiB")["Body"].read()
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="fewer iterations")
+    opts = parser.parse_args()
+    n = 500 if opts.quick else 3000
+    seconds = 2.0 if opts.quick else 5.0
+    payloads = {name: (b"a" * size if name == "1KiB" else os.urandom(size)) for name, size in SIZES.items()}
+
+    redis_server, moto, pg, daemon = RedisServer(), MotoServer(), PostgresCluster(tcp=True), None
+    results: dict[str, Any] = {}
+    try:
+        redis_server.start()
+        moto.start()
+        pg.start()
+        daemon = Daemon()
+        repo = Path(daemon.home) / "repo"
+        (repo / ".swamp").mkdir(parents=True)
+        (repo / ".swamp.yaml").write_text('repoId: "bench"\n')
+
+        import boto3
+        import psycopg
+        import redis
+
+        s3 = boto3.client("s3", endpoint_url=moto.endpoint, region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+        s3.create_bucket(Bucket="bench")
+        r = redis.Redis(unix_socket_path=str(redis_server.sock))
+        pgconn = psycopg.connect(pg.tcp_dsn, autocommit=True)
+        pgconn.execute("CREATE TABLE blobs (k text PRIMARY KEY, v bytea)")
+        client = Client(daemon.socket, timeout=60)
+        client.call("repos.register", {"path": str(repo), "name": "bench"})
+        for name, data in payloads.items():
+            r.set(f"k{name}", data)
+            s3.put_object(Bucket="bench", Key=f"k{name}", Body=data)
+            pgconn.execute("INSERT INTO blobs VALUES (%s, %s)", (f"k{name}", data))
+            put: dict[str, Any] = {"repo": "bench", "type": "bench", "model": MODEL, "name": name}
+            if name == "1KiB":
+                put.update(content=data.decode(), content_type="text/plain")
+            else:
+                put.update(content_base64=base64.b64encode(data).decode())
+            client.call("data.put", put)
+
+        for name in SIZES:
+            params = {"repo": "bench", "type": "bench", "model": MODEL, "name": name}
+            row: dict[str, Any] = {}
+            row["swampd_inline"] = timed(lambda p=params: client.call("data.get", p), n)
+            if name == "1MiB":
+                path_params = {**params, "as_path": True}
+                row["swampd_as_path"] = timed(lambda p=path_params: client.call("data.get", p), n)
+                row["swampd_as_path_and_read"] = timed(
+                    lambda p=path_params: Path(client.call("data.get", p)["path"]).read_bytes(), n)
+            row["redis_py_unix"] = timed(lambda k=f"k{name}": r.get(k), n)
+            row["boto3_warm"] = timed(lambda k=f"k{name}": s3.get_object(Bucket="bench", Key=k)["Body"].read(),
+                                      max(100, n // 10), warmup=10)
+            row["psycopg_tcp"] = timed(
+                lambda k=f"k{name}": pgconn.execute(PG_QUERY, (k,), prepare=True).fetchone(), n)
+            results[name] = row
+
+        cold = []
+        script = COLD_SCRIPT.format(endpoint=moto.endpoint)
+        for _ in range(3 if opts.quick else 7):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", script], check=True)
+            cold.append(time.perf_counter() - start)
+        results["cold_boto3_process_1KiB"] = {"p50_us": round(statistics.median(cold) * 1e6, 1), "n": len(cold)}
+
+        params = {"repo": "bench", "type": "bench", "model": MODEL, "name": "1KiB"}
+        results["throughput_16_procs_1KiB"] = {
+            "swampd_ops_s": throughput(_daemon_worker, (daemon.socket, params), 16, seconds),
+            "redis_py_ops_s": throughput(_redis_worker, (str(redis_server.sock), "k1KiB"), 16, seconds),
+        }
+        results["cache_stats"] = client.call("cache.stats")["overall"]
+        client.close()
+        pgconn.close()
+    finally:
+        if daemon is not None:
+            daemon.stop()
+        for server in (moto, redis_server):
+            server.stop()
+        pg.destroy()
+
+    small = results["1KiB"]
+    hot = small["swampd_inline"]["p50_us"]
+    tp = results["throughput_16_procs_1KiB"]
+    ratios = {
+        "hot_1KiB_vs_redis_p50": round(small["redis_py_unix"]["p50_us"] / hot, 3),
+        "hot_1KiB_speedup_vs_boto3_warm": round(small["boto3_warm"]["p50_us"] / hot, 1),
+        "hot_1KiB_speedup_vs_psycopg_tcp": round(small["psycopg_tcp"]["p50_us"] / hot, 2),
+        "hot_1KiB_speedup_vs_cold_process": round(results["cold_boto3_process_1KiB"]["p50_us"] / hot, 1),
+        "throughput_16_vs_redis": round(tp["swampd_ops_s"] / tp["redis_py_ops_s"], 3),
+        "hot_1MiB_as_path_vs_redis_p50": round(results["1MiB"]["redis_py_unix"]["p50_us"]
+                                               / results["1MiB"]["swampd_as_path"]["p50_us"], 3),
+    }
+    targets = {
+        "hot 1KiB p50 <= redis-py": ratios["hot_1KiB_vs_redis_p50"] >= 1.0,
+        ">= 20x faster than warm boto3": ratios["hot_1KiB_speedup_vs_boto3_warm"] >= 20,
+        ">= 500x faster than a cold process": ratios["hot_1KiB_speedup_vs_cold_process"] >= 500,
+        "16 procs >= half of redis-py": ratios["throughput_16_vs_redis"] >= 0.5,
+    }
+    machine = {
+        "platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "packages": {p: _version(p) for p in ("anyio", "orjson", "diskcache", "boto3", "moto", "psycopg", "redis")},
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "quick": opts.quick,
+    }
+    out = {"machine": machine, "results": results, "ratios": ratios, "targets_met": targets}
+    results_dir = ROOT / "benchmarks" / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / "data.json").write_text(json.dumps(out, indent=2) + "\n")
+    (results_dir / "data.md").write_text(_markdown(out))
+    print(_markdown(out))
+    return 0
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def _markdown(out: dict[str, Any]) -> str:
+    m = out["machine"]
+    lines = [
+        "# data.get benchmark (benchmarks/bench_data.py)", "",
+        f"{m['platform']}, Python {m['python']}, {m['cpus']} CPUs, {m['date']}"
+        + (" (quick run)" if m["quick"] else ""),
+        "packages: " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()), "",
+        "Unpinned (client and server free to run on any CPU). Latencies in microseconds.", "",
+        "| size | path | p50 µs | p95 µs |", "|---|---|---|---|",
+    ]
+    for size in SIZES:
+        for name, row in out["results"][size].items():
+            lines.append(f"| {size} | {name} | {row['p50_us']} | {row['p95_us']} |")
+    cold = out["results"]["cold_boto3_process_1KiB"]["p50_us"]
+    tp = out["results"]["throughput_16_procs_1KiB"]
+    lines += ["", f"Cold process (import boto3, build a client, one GET): p50 {cold / 1000:.1f} ms", "",
+              f"16 client processes, 1 KiB: swampd {tp['swampd_ops_s']:.0f} ops/s, "
+              f"redis-py {tp['redis_py_ops_s']:.0f} ops/s", "", "| ratio | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in out["ratios"].items()]
+    lines += ["", "| target | met |", "|---|---|"]
+    lines += [f"| {k} | {'yes' if v else 'NO'} |" for k, v in out["targets_met"].items()]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
