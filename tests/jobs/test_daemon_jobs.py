@@ -166,3 +166,19 @@ def test_stand_in_is_not_our_console_script(tmp_path: Path) -> None:
     from .conftest import FAKE_SWAMP
 
     assert not is_own_console_script(FAKE_SWAMP)
+
+
+def test_jobs_and_calls_events(daemon: Any, repo: str) -> None:
+    with daemon.client() as watcher:
+        watcher.subscribe(["jobs", "calls"])
+        record = daemon.call("jobs.submit", {"model": "m1", "method": "sync", "repo": repo})
+        seen: list[tuple[str, str]] = []
+        while ("calls", "call.ended") not in seen or ("jobs", "succeeded") not in seen:
+            note = watcher.next_notification(timeout=30)
+            data = note["params"]["data"]
+            topic = note["params"]["topic"]
+            seen.append((topic, data["state"] if topic == "jobs" else data["type"]))
+            if topic == "jobs":
+                assert data["id"] == record["id"] and data["model"] == "m1"
+    assert [s for t, s in seen if t == "jobs"] == ["queued", "running", "succeeded"]
+    assert [s for t, s in seen if t == "calls"] == ["call.started", "call.ended"]
