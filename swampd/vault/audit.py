@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import re
 import threading
 from dataclasses import dataclass
@@ -186,3 +187,59 @@ class AuditTrail:
             if isinstance(value, dict):
                 entries.append(value)
         return entries
+
+
+class AuditWriter:
+    """Appends audit entries from one background thread, in submission order.
+
+    `submit` never blocks (the event loop calls it); `flush` waits until everything
+    submitted so far is written (call it through a worker thread).
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[AuditTrail, AuditEntry] | None] = queue.SimpleQueue()
+        self._cond = threading.Condition()
+        self._pending = 0
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def submit(self, trail: AuditTrail, entry: AuditEntry) -> None:
+        with self._cond:
+            if self._closed:
+                trail.append(entry)  # after close (daemon stopping): write inline
+                return
+            self._pending += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="swampd-vault-audit", daemon=True)
+                self._thread.start()
+        self._queue.put((trail, entry))
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            trail, entry = item
+            try:
+                trail.append(entry)
+            except Exception:  # noqa: BLE001 - audit failures never fail anything
+                log.warning("vault audit: append failed")
+            with self._cond:
+                self._pending -= 1
+                if self._pending == 0:
+                    self._cond.notify_all()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: self._pending == 0, timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued, then stop the thread."""
+        self.flush(timeout)
+        with self._cond:
+            self._closed = True
+            thread = self._thread
+            self._thread = None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout)

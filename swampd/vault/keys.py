@@ -139,6 +139,7 @@ class KeyCache:
         self._lock = threading.Lock()
         self._derived: OrderedDict[tuple[str, bytes, str], bytes] = OrderedDict()
         self._material: dict[str, tuple[tuple[int, int, int], Material]] = {}
+        self._envelopes: OrderedDict[str, tuple[tuple[int, int, int], envelope.Envelope]] = OrderedDict()
         self.hits = 0
         self.derivations = 0
         self._generation = 0
@@ -166,6 +167,40 @@ class KeyCache:
             if generation == self._generation:
                 self._material[key_file] = (sig, material)
         return material
+
+    def material_if_fresh(self, key_file: str) -> Material | None:
+        """Cached material when the key file is unchanged; None otherwise (no file read)."""
+        try:
+            st = os.stat(key_file)
+        except OSError:
+            return None
+        with self._lock:
+            cached = self._material.get(key_file)
+        if cached is not None and cached[0] == (st.st_ino, st.st_size, st.st_mtime_ns):
+            return cached[1]
+        return None
+
+    def derived_if_warm(self, path: str, salt: bytes, material: Material) -> bytes | None:
+        ident = (path, salt, material.fingerprint)
+        with self._lock:
+            key = self._derived.get(ident)
+            if key is not None:
+                self._derived.move_to_end(ident)
+                self.hits += 1
+            return key
+
+    def envelope(self, path: str, sig: tuple[int, int, int]) -> envelope.Envelope | None:
+        """The envelope (ciphertext, not the value) last read from `path`, if the file is unchanged."""
+        with self._lock:
+            cached = self._envelopes.get(path)
+        return cached[1] if cached is not None and cached[0] == sig else None
+
+    def keep_envelope(self, path: str, sig: tuple[int, int, int], env: envelope.Envelope) -> None:
+        with self._lock:
+            self._envelopes[path] = (sig, env)
+            self._envelopes.move_to_end(path)
+            while len(self._envelopes) > self._max:
+                self._envelopes.popitem(last=False)
 
     def derived(self, path: str, salt: bytes, material: Material) -> bytes:
         """The AES key for the file at `path` with `salt`: warm, or derived now (slow)."""
@@ -202,6 +237,7 @@ class KeyCache:
 
     def forget(self, path: str) -> None:
         with self._lock:
+            self._envelopes.pop(path, None)
             for stale in [k for k in self._derived if k[0] == path]:
                 del self._derived[stale]
 
@@ -211,6 +247,7 @@ class KeyCache:
             self._generation += 1
             self._derived.clear()
             self._material.clear()
+            self._envelopes.clear()
 
     def __len__(self) -> int:
         with self._lock:

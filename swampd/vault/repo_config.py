@@ -139,6 +139,14 @@ class VaultConfigCache:
                     sig.append((e.path, est.st_mtime_ns, est.st_size, est.st_ino))
         return tuple(sorted(sig))
 
+    def peek(self, repo: str) -> list[VaultConfig] | None:
+        """Configs of `repo` (exactly as given, a repo root) when checked within `max_age`; no IO."""
+        with self._lock:
+            cached = self._cache.get(repo)
+        if cached is not None and time.monotonic() - cached[0] < self.max_age:
+            return cached[2]
+        return None
+
     def get(self, repo_root: str, *, force: bool = False) -> list[VaultConfig]:
         """The repo's configs; `force` looks at the files even within `max_age`."""
         now = time.monotonic()

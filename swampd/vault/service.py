@@ -30,7 +30,7 @@ from swampd.errors import (
     Unsupported,
     VaultLocked,
 )
-from swampd.vault.audit import AuditEntry, AuditTrail, iso_now, parse_time
+from swampd.vault.audit import AuditEntry, AuditTrail, AuditWriter, iso_now, parse_time
 from swampd.vault.host import HostVault
 from swampd.vault.keyring_backend import KeyringStore
 from swampd.vault.keys import KeyCache
@@ -94,6 +94,7 @@ class VaultService:
         self._list_repo_dirs = list_repo_dirs or (lambda: [])
         self._resolve_repo = resolve_repo
         self._configs_cache = VaultConfigCache()
+        self._audit_writer = AuditWriter()
         self._targets: dict[tuple[str, str, str], tuple[VaultConfig, Target]] = {}
         self._targets_lock = threading.Lock()
         self.keys = KeyCache(settings.max_warm_keys)
@@ -145,7 +146,8 @@ class VaultService:
         except Exception:  # noqa: BLE001 - an event must never fail the operation
             log.warning("vault: publishing %s failed", type_)
 
-    def _audit_sync(self, target: Target, action: str, key: str, caller: str) -> None:
+    def _audit_now(self, target: Target, action: str, key: str, caller: str) -> None:
+        """Queue one audit line (written in order by the audit thread); never blocks, never fails."""
         entry = AuditEntry(
             action=action,
             timestamp=iso_now(),
@@ -155,12 +157,16 @@ class VaultService:
             callerContext=caller,
         )
         try:
-            target.audit.append(entry)
+            self._audit_writer.submit(target.audit, entry)
         except Exception:  # noqa: BLE001 - audit failures never fail the operation
             log.warning("vault: audit append failed for %s/%s", target.name, key)
 
     async def _audit(self, target: Target, action: str, key: str, caller: str) -> None:
-        await anyio.to_thread.run_sync(self._audit_sync, target, action, key, caller)
+        self._audit_now(target, action, key, caller)
+
+    async def flush_audit(self) -> None:
+        """Wait until every audit line queued so far is in its file."""
+        await anyio.to_thread.run_sync(self._audit_writer.flush)
 
     # -- resolution ------------------------------------------------------------------
 
@@ -251,6 +257,20 @@ class VaultService:
             raise Unsupported(f"vault {vault} has type {target.type}; swampd serves keyring and local_encryption")
         return target
 
+    def _resolve_fresh(self, vault: str | None, repo: str | None) -> Target | None:
+        """The target from memory alone (no file access), or None when that needs a look at disk."""
+        if repo is None and (vault is None or vault == self.host.name):
+            return self._host_target()
+        if repo is None or not isinstance(vault, str) or not isinstance(repo, str):
+            return None
+        configs = self._configs_cache.peek(repo)
+        if configs is None:
+            return None
+        matches = [c for c in configs if c.name == vault]
+        if len(matches) != 1 or matches[0].type != LOCAL_TYPE:
+            return None
+        return self._repo_target(matches[0])
+
     async def resolve(self, vault: str | None, repo: str | None = None) -> Target:
         """The vault named `vault` (the host vault when omitted and no repo is given)."""
         if repo is None and (vault is None or vault == self.host.name):
@@ -317,18 +337,24 @@ class VaultService:
             meta = await self._run(target, target.backend.describe, key)
             return {**self._reply_head(target, key), **meta, "revealed": False}
         self._require_unlocked()
+        target = self._resolve_fresh(vault, repo)
+        value = None
+        if target is not None and isinstance(target.backend, LocalEncryptionVault):
+            # Warm path on the loop: stat calls and an in-memory decrypt, no disk reads of secrets.
+            value = target.backend.get_warm(key)
+        if value is None:
 
-        def read() -> tuple[Target, str]:
-            # One worker-thread hop for the hot path: resolve, read + decrypt, audit.
-            target = self._resolve_sync(vault, repo)
-            value = target.backend.get(key)
-            self._audit_sync(target, "get", key, caller)
-            return target, value
+            def read() -> tuple[Target, str]:
+                # One worker-thread hop: resolve, read the file, derive the key if cold, decrypt.
+                resolved = self._resolve_sync(vault, repo)
+                return resolved, resolved.backend.get(key)
 
-        if repo is None and (vault is None or vault == self.host.name):
-            target, value = await self._run(self._host_target(), read)
-        else:
-            target, value = await anyio.to_thread.run_sync(read)
+            if repo is None and (vault is None or vault == self.host.name):
+                target, value = await self._run(self._host_target(), read)
+            else:
+                target, value = await anyio.to_thread.run_sync(read)
+        assert target is not None
+        self._audit_now(target, "get", key, caller)
         self._emit("vault.read", target, key)
         return {**self._reply_head(target, key), "value": value, "revealed": True}
 
@@ -538,6 +564,7 @@ class VaultService:
             out.sort(key=lambda e: str(e["timestamp"]))
             return out
 
+        await self.flush_audit()
         entries = await anyio.to_thread.run_sync(read)
         truncated = len(entries) > limit
         entries = entries[-limit:]
@@ -572,8 +599,9 @@ class VaultService:
         }
 
     async def aclose(self) -> None:
-        """Daemon stop: forget every derived key and all key material; close audit files."""
+        """Daemon stop: forget every derived key and all key material; flush and close audit files."""
         self.keys.clear()
+        await anyio.to_thread.run_sync(self._audit_writer.close)
         with self._targets_lock:
             targets = [t for _, t in self._targets.values()]
             self._targets.clear()

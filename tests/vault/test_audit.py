@@ -29,6 +29,7 @@ async def test_repo_vault_operations_are_audited_in_swamp_format(service: VaultS
     await service.get("dev", "K")  # metadata only: not a read of the value, not audited
     await service.rotate("dev", "K", caller="swampd:vault.rotate")
     await service.delete("dev", "K", caller="swampd:vault.delete")
+    await service.flush_audit()
     path = today_file(os.path.join(repo.root, ".swamp", "audit"))
     text = read_text(path)
     lines = [json.loads(line) for line in text.splitlines()]
@@ -69,6 +70,7 @@ async def test_audit_query_filters_and_reads_swamp_and_legacy_files(service: Vau
 async def test_host_vault_audit_lives_in_the_state_dir(host_service: VaultService, tmp_path) -> None:
     await host_service.put(None, "HK", "host-audited-value")
     await host_service.get(None, "HK", reveal=True)
+    await host_service.flush_audit()
     path = today_file(str(tmp_path / "state" / "audit"))
     text = read_text(path)
     assert [json.loads(line)["action"] for line in text.splitlines()] == ["put", "get"]
