@@ -104,7 +104,7 @@ class VaultService:
         self.host_audit = AuditTrail(os.path.join(state_dir, "audit"), private=True)
         self._locked = False
         self._key_locks: dict[tuple[str | None, str, str], anyio.Lock] = {}
-        self._busy = 0
+        self._rotations = 0
 
     # -- plumbing --------------------------------------------------------------------
 
@@ -494,6 +494,7 @@ class VaultService:
             source = "policy" if command is None else ("refresh_hook" if hook else "command")
             self._emit("vault.rotate.started", target, key, source=source)
             started = time.monotonic()
+            self._rotations += 1
             try:
                 if command is None:
                     new_value = policy.generate()
@@ -522,6 +523,8 @@ class VaultService:
                     error={"kind": exc.kind, "message": exc.message},
                 )
                 raise
+            finally:
+                self._rotations -= 1
         rotated_at = iso_now()
         await self._audit(target, "put", key, caller)
         self._emit("vault.rotated", target, key, source=source, rotatedAt=rotated_at)
@@ -587,6 +590,10 @@ class VaultService:
         if was:
             self._emit("vault.unlocked")
         return {"locked": False}
+
+    def busy_reason(self) -> str | None:
+        """The daemon must not exit on idle while a rotation runs."""
+        return f"{self._rotations} vault rotation(s)" if self._rotations else None
 
     def status(self) -> dict[str, Any]:
         return {
