@@ -8,7 +8,9 @@ Values of `min_file_size` or more live in their own files, which `path_of` hands
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +58,9 @@ class CacheSettings:
     inline_limit: int = 1 << 20
     """Larger values are returned as a path to the cached file when the caller allows it."""
     min_file_size: int = 32 * 1024
+    memory_limit: int = 64 * 1024 * 1024
+    """Bytes of small entries also kept in process memory in front of diskcache (0 = off)."""
+    memory_item_limit: int = 64 * 1024
     events_per_second: float = 2.0
 
     @classmethod
@@ -100,13 +105,41 @@ class HotTier:
         self.explicit_deletes = 0
         self.overwrites = 0
         self._initial_count = len(self._cache)
+        self._memory: OrderedDict[str, Entry] = OrderedDict()
+        self._memory_bytes = 0
+        self._memory_lock = threading.Lock()
 
     def get(self, key: str) -> Entry | None:
-        found = self._cache.get(key, default=None, tag=True)
-        value, tag = found
+        entry = self._memory.get(key)
+        if entry is not None:
+            return entry
+        value, tag = self._cache.get(key, default=None, tag=True)
         if value is None or tag is None:
             return None
-        return Entry(value, orjson.loads(tag))
+        entry = Entry(value, orjson.loads(tag))
+        self._remember(key, entry)
+        return entry
+
+    def _remember(self, key: str, entry: Entry) -> None:
+        """Keep a small entry in the in-memory front (LRU by bytes)."""
+        size = len(entry.value)
+        if size > self.settings.memory_item_limit or self.settings.memory_limit <= 0:
+            return
+        with self._memory_lock:
+            old = self._memory.pop(key, None)
+            if old is not None:
+                self._memory_bytes -= len(old.value)
+            self._memory[key] = entry
+            self._memory_bytes += size
+            while self._memory_bytes > self.settings.memory_limit and self._memory:
+                _, dropped = self._memory.popitem(last=False)
+                self._memory_bytes -= len(dropped.value)
+
+    def _forget(self, key: str) -> None:
+        with self._memory_lock:
+            old = self._memory.pop(key, None)
+            if old is not None:
+                self._memory_bytes -= len(old.value)
 
     def path_of(self, key: str) -> str | None:
         """The file holding a large value (None when it lives inline in the database)."""
@@ -132,10 +165,13 @@ class HotTier:
         meta = {**meta, "stored": time.time(), "size": len(value)}
         if key in self._cache:
             self.overwrites += 1
+        self._forget(key)
         self._cache.set(key, value, tag=orjson.dumps(meta).decode())
         self.sets += 1
+        self._remember(key, Entry(value, meta))
 
     def delete(self, key: str) -> bool:
+        self._forget(key)
         removed = bool(self._cache.delete(key))
         self.explicit_deletes += removed
         return removed
@@ -147,6 +183,9 @@ class HotTier:
         return sum(1 for k in self.keys(prefix) if self.delete(k))
 
     def clear(self) -> int:
+        with self._memory_lock:
+            self._memory.clear()
+            self._memory_bytes = 0
         count = self._cache.clear()
         self.explicit_deletes += count
         return count

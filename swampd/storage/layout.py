@@ -11,6 +11,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -24,6 +25,7 @@ TEXT_TYPES = ("application/json", "application/yaml", "application/x-yaml")
 MAX_CLAIM_ATTEMPTS = 100
 
 
+@lru_cache(maxsize=4096)
 def normalize_type(model_type: str) -> str:
     """swamp's `ModelType.normalized`: lowercase; `::`, whitespace, `.` become `/`; slashes collapsed."""
     if not isinstance(model_type, str) or not model_type.strip():

@@ -29,7 +29,10 @@ class RepoHandle:
     @property
     def store_id(self) -> str:
         """Short, stable name of the datastore (and namespace): the cache-key prefix."""
-        return store_id(self.store)
+        cached = self.__dict__.get("_store_id")
+        if cached is None or cached[0] is not self.store:
+            cached = self.__dict__["_store_id"] = (self.store, store_id(self.store))
+        return cached[1]
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "path": self.path, "datastore": self.spec.describe(),
