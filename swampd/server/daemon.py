@@ -7,37 +7,25 @@ import logging
 import os
 import signal
 import socket
-import struct
 import time
-from typing import Any
 
 import anyio
-from anyio.abc import SocketAttribute, SocketStream
+from anyio.abc import TaskStatus
 
 from swampd import protocol
-from swampd.api._context import Peer
 from swampd.api._registry import Registry, load_registry
 from swampd.config import Config
-from swampd.server.connection import ClientConnection, dumps
+from swampd.server.connection import ClientConnection, ConnectionHub
 from swampd.server.lifecycle import (
     DaemonLock,
     clear_stale,
     ensure_private_dir,
     write_pidfile,
 )
-from swampd.server.rpc import RpcDispatcher, error_reply
+from swampd.server.rpc import RpcDispatcher
 from swampd.services import Services
 
 log = logging.getLogger("swampd.daemon")
-
-_PEERCRED = struct.Struct("3i")
-
-
-def peer_credentials(sock: socket.socket) -> Peer:
-    """pid, uid and gid of the process on the other end (Linux SO_PEERCRED)."""
-    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)
-    pid, uid, gid = _PEERCRED.unpack(raw)
-    return Peer(pid=pid, uid=uid, gid=gid)
 
 
 class Daemon:
@@ -47,12 +35,17 @@ class Daemon:
         self.services.control = self
         self.registry = registry or load_registry()
         self.dispatcher = RpcDispatcher(self.registry)
-        self.connections: set[ClientConnection] = set()
+        self.hub = ConnectionHub(self.dispatcher, self.services, self.registry,
+                                 max_line=config.daemon.max_line_bytes)
+        self.hub.on_change = self._touch
         self._stop: anyio.Event | None = None
         self._stop_requested = False
         self._stop_reason = ""
         self._last_activity = time.monotonic()
         self._lock = DaemonLock(config.paths.lockfile)
+
+    def _touch(self) -> None:
+        self._last_activity = time.monotonic()
 
     # -- control ---------------------------------------------------------------------------
 
@@ -83,40 +76,41 @@ class Daemon:
 
     async def run(self, ready_fd: int | None = None) -> None:
         paths = self.config.paths
+        state = self.services.state
         self._stop = anyio.Event()
         if self._stop_requested:
             self._stop.set()
-        state = self.services.state
-        old_umask = os.umask(0o177)
-        try:
-            listener = await anyio.create_unix_listener(paths.socket)
-        finally:
-            os.umask(old_umask)
-        os.chmod(paths.socket, 0o600)
-        write_pidfile(paths.pidfile)
-        self.services.bus.bind_loop(asyncio.get_running_loop())
-        await self.services.start()
-        log.info("swampd %s listening on %s (pid %d, protocol %d)", state.version, paths.socket, state.pid,
-                 protocol.PROTOCOL_VERSION)
-        self.services.publish("daemon", {"type": "daemon.started", "pid": state.pid, "version": state.version})
-        if ready_fd is not None:
-            try:
-                os.write(ready_fd, b"ready\n")
-                os.close(ready_fd)
-            except OSError:
-                pass
+        loop = asyncio.get_running_loop()
+        self.services.bus.bind_loop(loop)
+        server: asyncio.AbstractServer | None = None
         try:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(self._watch_signals)
+                # Signals first: a SIGTERM during startup must drain, not kill.
+                await tg.start(self._watch_signals)
+                await self.services.start()
+                server = await self._listen(loop)
+                write_pidfile(paths.pidfile)
+                log.info("swampd %s listening on %s (pid %d, protocol %d)", state.version, paths.socket,
+                         state.pid, protocol.PROTOCOL_VERSION)
+                self.services.publish("daemon", {"type": "daemon.started", "pid": state.pid,
+                                                 "version": state.version})
+                if ready_fd is not None:
+                    try:
+                        os.write(ready_fd, b"ready\n")
+                        os.close(ready_fd)
+                    except OSError:
+                        pass
                 tg.start_soon(self._watch_idle)
-                async with anyio.create_task_group() as conn_tg:
-                    tg.start_soon(self._accept, listener, conn_tg)
-                    await self._stop.wait()
-                    await listener.aclose()
-                    await self._drain(conn_tg)
+                await self._stop.wait()
+                server.close()  # stop accepting; open connections carry on
+                await self._drain()
                 tg.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True):
+                if server is not None:
+                    server.close()
+                for conn in list(self.hub.connections):
+                    conn.close()
                 self.services.publish("daemon", {"type": "daemon.stopping", "reason": self._stop_reason})
                 await self.services.aclose()
                 for path in (paths.socket, paths.pidfile):
@@ -127,61 +121,19 @@ class Daemon:
                 self._lock.release()
                 log.info("stopped (%s)", self._stop_reason or "exit")
 
-    async def _accept(self, listener: Any, tg: Any) -> None:
+    async def _listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.AbstractServer:
+        path = self.config.paths.socket
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old_umask = os.umask(0o177)  # the socket is born 0600: no window where others may connect
         try:
-            async with listener:
-                while not self._stop_requested:
-                    stream = await listener.accept()
-                    tg.start_soon(self._handle, stream)
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-            pass
-
-    async def _handle(self, stream: SocketStream) -> None:
-        raw = stream.extra(SocketAttribute.raw_socket)
-        try:
-            peer = peer_credentials(raw)
-        except OSError:
-            await stream.aclose()
-            return
-        if peer.uid != os.getuid():
-            log.warning("refused a connection from pid %s uid %s (daemon uid %d)", peer.pid, peer.uid, os.getuid())
-            msg = error_reply(
-                protocol.DAEMON_ERRORS["permission_denied"],
-                f"permission denied: this daemon serves uid {os.getuid()} only",
-            )
-            try:
-                await stream.send(dumps(msg))
-                await stream.send_eof()
-                # Read (and ignore) what the peer already sent: closing with unread data would
-                # reset the connection and the peer might never see the refusal.
-                with anyio.move_on_after(1):
-                    while await stream.receive(65536):
-                        pass
-            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
-                pass
-            finally:
-                await stream.aclose()
-            return
-        await self.serve_stream(stream, stream, peer)
-
-    async def serve_stream(self, receive: Any, send: Any, peer: Peer) -> None:
-        state = self.services.state
-        conn = ClientConnection(receive, send, peer, self.dispatcher, self.services, self.registry,
-                                max_line=self.config.daemon.max_line_bytes)
-        self.connections.add(conn)
-        state.connections += 1
-        state.connections_total += 1
-        self._last_activity = time.monotonic()
-        self.services.publish("daemon", {"type": "connection.opened", "connection": conn.id, "pid": peer.pid})
-        try:
-            await conn.serve()
+            sock.bind(path)
         finally:
-            self.connections.discard(conn)
-            state.connections -= 1
-            self._last_activity = time.monotonic()
-            self.services.publish("daemon", {"type": "connection.closed", "connection": conn.id, "pid": peer.pid})
+            os.umask(old_umask)
+        os.chmod(path, 0o600)
+        sock.listen(512)
+        return await loop.create_unix_server(lambda: ClientConnection(self.hub), sock=sock)
 
-    async def _drain(self, conn_tg: Any) -> None:
+    async def _drain(self) -> None:
         """Let in-flight requests answer within the grace, then cancel what is left."""
         state = self.services.state
         state.draining = True
@@ -191,15 +143,16 @@ class Daemon:
                 await anyio.sleep(0.02)
         if state.requests_in_flight:
             log.warning("drain grace of %.1fs over: cancelling %d request(s)", grace, state.requests_in_flight)
-            for conn in list(self.connections):
+            for conn in list(self.hub.connections):
                 conn.abort_requests()
             with anyio.move_on_after(1):
                 while state.requests_in_flight:
                     await anyio.sleep(0.01)
-        conn_tg.cancel_scope.cancel()
+        await anyio.sleep(0.05)  # let the last replies leave the transports' buffers
 
-    async def _watch_signals(self) -> None:
+    async def _watch_signals(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+            task_status.started()
             async for signum in signals:
                 if signum == signal.SIGHUP:
                     log.info("SIGHUP: nothing to reload yet")
