@@ -92,10 +92,17 @@ class JobManager:
     async def aclose(self) -> None:
         """Cancel every live job (their process groups are killed) and close the database."""
         with anyio.CancelScope(shield=True):
-            for job_id in list(self._live):
-                await self.cancel(job_id, wait=self.settings.kill_grace + 5,
-                                  reason="the daemon is shutting down")
+            async with anyio.create_task_group() as tg:
+                for job_id in list(self._live):
+                    tg.start_soon(self._cancel_quietly, job_id)
             await anyio.to_thread.run_sync(self._store.close)
+
+    async def _cancel_quietly(self, job_id: str) -> None:
+        try:
+            await self.cancel(job_id, wait=self.settings.kill_grace + 5,
+                              reason="the daemon is shutting down")
+        except SwampdError:
+            pass  # ended meanwhile
 
     def busy_reason(self) -> str | None:
         return f"{len(self._live)} job(s) running or queued" if self._live else None
@@ -466,6 +473,9 @@ class JobManager:
             await self.start()
 
     async def _save(self, job: Job) -> None:
+        key = self._keys.get(job.id)
+        flight = self._coalescer.get(key) if key else None
+        job.waiters = len(flight.waiters) if flight is not None else 0
         row = JobStore.row(job)
         await anyio.to_thread.run_sync(self._store.save_row, row)
 
@@ -473,7 +483,8 @@ class JobManager:
         out = job.to_dict()
         key = self._keys.get(job.id)
         flight = self._coalescer.get(key) if key else None
-        out["waiters"] = len(flight.waiters) if flight is not None else 0
+        if flight is not None:
+            out["waiters"] = len(flight.waiters)  # live; else as saved at the last transition
         out["held"] = bool(flight is not None and flight.held)
         return out
 

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     ended_at REAL,
     log_path TEXT,
     stdout_path TEXT,
+    waiters INTEGER NOT NULL DEFAULT 0,
     daemon_pid INTEGER
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
@@ -44,7 +45,7 @@ CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created_at);
 COLUMNS = (
     "id", "kind", "state", "spec", "dedupe_key", "detached", "pid", "pgid", "proc_start",
     "exit_code", "result", "error", "created_at", "started_at", "ended_at", "log_path",
-    "stdout_path", "daemon_pid",
+    "stdout_path", "waiters", "daemon_pid",
 )
 JSON_COLUMNS = frozenset({"spec", "result", "error"})
 

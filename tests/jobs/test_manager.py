@@ -250,6 +250,7 @@ async def test_records_persist_in_sqlite(manager: JobManager, repo: str, tmp_pat
         store.close()
     assert job is not None
     assert job.state == "succeeded" and job.pid == done["pid"] and job.pgid == done["pgid"]
+    assert job.waiters == 1 and job.exit_code == 0 and job.started_at and job.ended_at
     assert job.result == done["result"] and job.log_path
     assert await anyio.to_thread.run_sync(Path(job.log_path).read_text) == "running m1.sync\n"
 
@@ -283,3 +284,25 @@ async def test_jobs_of_a_live_daemon_are_not_reaped(
     finally:
         owner.kill()
         await owner.wait()
+
+
+async def test_wait_timeout_list_filter_and_cancel_all(
+    manager: JobManager, repo: str, fake_env: dict[str, str]
+) -> None:
+    from swampd.errors import Timeout
+
+    a = await manager.submit("swamp", spec(repo, model="a", sleep="3600"), wait=False)
+    b = await manager.submit("swamp", spec(repo, model="b", sleep="3600"), wait=False)
+    await wait_for(lambda: len(recorded_pids(fake_env)) == 2)
+    with pytest.raises(Timeout):
+        await manager.wait(a["id"], timeout=0.05)
+    running = await manager.list(["running"])
+    assert sorted(j["id"] for j in running) == sorted([a["id"], b["id"]])
+    assert await manager.list(["succeeded"]) == []
+    with pytest.raises(InvalidParams):
+        await manager.list(["bogus"])
+    answers = await manager.cancel_all()
+    assert sorted((x["id"], x["status"]) for x in answers) == sorted(
+        [(a["id"], "cancelled"), (b["id"], "cancelled")])
+    assert await all_gone(recorded_pids(fake_env))
+    assert manager.busy_reason() is None
