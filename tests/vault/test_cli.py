@@ -56,3 +56,45 @@ def test_repo_from_cwd_rotate_audit_lock(daemon, run_cli, repo: Repo) -> None:
     assert locked.returncode == 1 and "vault_locked" in locked.stderr
     assert run_cli("vault", "unlock").returncode == 0
     assert run_cli("vault", "get", "dev", "R", "--reveal", cwd=repo.root).stdout == value
+
+
+def test_hidden_prompt_on_a_terminal(daemon, repo: Repo, daemon_env) -> None:
+    """With a terminal and no piped stdin, the value is asked for without echo (getpass)."""
+    import os
+    import pty
+    import subprocess
+    import time
+
+    from tests.conftest import swamp_command
+
+    master, slave = pty.openpty()
+    slave_name = os.ttyname(slave)
+
+    def take_terminal() -> None:  # runs after setsid: the pty becomes the controlling terminal
+        os.close(os.open(slave_name, os.O_RDWR))
+
+    proc = subprocess.Popen(
+        [*swamp_command(), "vault", "put", "dev", "TTY_K", "--repo", repo.root],
+        stdin=slave, stdout=slave, stderr=slave, env=daemon_env, start_new_session=True,
+        preexec_fn=take_terminal,
+    )
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 60
+    while b"value for dev/TTY_K" not in seen and time.monotonic() < deadline:
+        seen += os.read(master, 1024)
+    os.write(master, b"typed-secret-value\n")
+    try:
+        while True:
+            chunk = os.read(master, 1024)
+            if not chunk:
+                break
+            seen += chunk
+    except OSError:  # EIO once the child closed the terminal
+        pass
+    assert proc.wait(timeout=60) == 0, seen
+    os.close(master)
+    assert b"stored dev/TTY_K" in seen
+    assert b"typed-secret-value" not in seen  # not echoed
+    got = daemon.call("vault.get", {"vault": "dev", "key": "TTY_K", "repo": repo.root, "reveal": True})
+    assert got["value"] == "typed-secret-value"

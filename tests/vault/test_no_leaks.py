@@ -77,7 +77,9 @@ def _files_containing(root: str, needles: dict[str, str]) -> list[tuple[str, str
     return hits
 
 
-def test_secret_values_never_leak(daemon, repo: Repo, secret_service: str, swampd_home: Path) -> None:
+def test_secret_values_never_leak(
+    daemon, repo: Repo, secret_service: str, swampd_home: Path, run_cli
+) -> None:
     values = {
         tag: canary(tag)
         for tag in (
@@ -93,6 +95,8 @@ def test_secret_values_never_leak(daemon, repo: Repo, secret_service: str, swamp
             "locked",
             "too-large",
             "rotated-in",
+            "cli-put",
+            "cli-fail",
         )
     }
     # A second vault whose secret was written with other key material (wrong key).
@@ -183,6 +187,28 @@ def test_secret_values_never_leak(daemon, repo: Repo, secret_service: str, swamp
         rec.call("vault.delete", {"vault": "host", "key": "HOST_K"})
         rec.call("vault.delete", {"vault": "host", "key": "HOST_K"})
 
+    # The CLI: a value on stdin, metadata, listing, a failing rotation, the audit trail.
+    cli_out = []
+    cli_codes: list[int] = []
+    for argv, stdin in (
+        (["vault", "put", "dev", "CLI_K", "--repo", r], values["cli-put"] + "\n"),
+        (["vault", "put", "dev", "CLI_K", "--repo", r], values["conflict"]),
+        (["vault", "put", "dev", "ARGV_K", values["cli-put"], "--repo", r], ""),
+        (["vault", "get", "dev", "CLI_K", "--repo", r], None),
+        (["--json", "vault", "get", "dev", "CLI_K", "--repo", r], None),
+        (["vault", "ls"], None),
+        (["--json", "vault", "ls"], None),
+        (["vault", "rotate", "dev", "CLI_K", "--repo", r, "--command", f"echo {values['cli-fail']}; exit 1"], None),
+        (["--json", "vault", "rotate", "dev", "CLI_K", "--repo", r, "--command", f"echo {values['cli-fail']}; false"],
+         None),
+        (["vault", "audit"], None),
+        (["vault", "rm", "dev", "CLI_K", "--repo", r], None),
+    ):
+        res = run_cli(*argv, input=stdin)
+        cli_out.append((" ".join(argv[:3]), res.stdout + res.stderr))
+        cli_codes.append(res.returncode)
+    assert cli_codes == [0, 1, 2, 0, 0, 0, 0, 1, 1, 0, 0], cli_out
+
     stop.set()
     follower.join(10)
     assert any(e["params"]["data"]["type"] == "vault.rotate.failed" for e in events)
@@ -193,6 +219,8 @@ def test_secret_values_never_leak(daemon, repo: Repo, secret_service: str, swamp
         for tag, value in values.items():
             if value in text and not (i == reveal_index and tag == "repo"):
                 hits.append((tag, f"reply {i} {what}"))
+    for what, text in cli_out:
+        hits += [(tag, f"cli {what}") for tag, value in values.items() if value in text]
     events_text = json.dumps(events, ensure_ascii=False)
     hits += [(tag, "event stream") for tag, value in values.items() if value in events_text]
     logs = daemon.log() + daemon.stderr()
