@@ -185,7 +185,7 @@ class Services:
             if start is not None:
                 await start()
 
-    eager: tuple[str, ...] = ("fanout", "jobs")
+    eager: tuple[str, ...] = ("fanout", "jobs", "extensions")
     """Subsystems built and started at boot rather than on first use."""
 
     async def aclose(self) -> None:
