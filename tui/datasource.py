@@ -1,0 +1,207 @@
+"""Where the dash gets its data: a live daemon, or canned results for snapshots.
+
+The app takes a `DataSource` as a constructor argument and only ever calls it from thread
+workers. `LiveSource` wraps `swampd.client` (a small pool of connections for calls, plus
+dedicated connections for the event stream and for following a log); `FixedSource`
+replays canned RPC results so screenshots never vary.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from swampd import protocol
+from swampd.client import Client, DaemonUnavailable, RpcError, connect, start_daemon
+from swampd.paths import Paths
+
+METHOD_NOT_FOUND = protocol.METHOD_NOT_FOUND
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True when the daemon does not have the method at all (an older or smaller daemon)."""
+    return isinstance(error, RpcError) and (error.code == METHOD_NOT_FOUND or error.kind == "method_not_found")
+
+
+class DataSource(Protocol):
+    """What the app needs from the daemon. Every method may block: call from a worker."""
+
+    label: str
+
+    def call(self, method: str, params: Any = None) -> Any: ...
+
+    def events(self, topics: list[str], stop: threading.Event) -> Iterator[dict[str, Any] | None]:
+        """Yield events ({topic, data}) and None now and then (so the reader can batch and stop).
+
+        Raises DaemonUnavailable when the daemon goes away."""
+        ...
+
+    def follow_log(self, job_id: str, stop: threading.Event) -> Iterator[list[str]]: ...
+
+    def start(self) -> None:
+        """Start the daemon (the `s` key when none is running)."""
+        ...
+
+    def close(self) -> None: ...
+
+    def now(self) -> float: ...
+
+    def history(self) -> list[tuple[float, float]]:
+        """Seed samples (hit ratio %, requests/s) for the charts; the live source has none."""
+        ...
+
+
+class LiveSource:
+    """The real daemon on its Unix socket (never auto-started except by `start`)."""
+
+    def __init__(self, paths: Paths, *, timeout: float = 10.0) -> None:
+        self.paths = paths
+        self.label = paths.socket
+        self.timeout = timeout
+        self._idle: list[Client] = []
+        self._lock = threading.Lock()
+
+    def _connect(self) -> Client:
+        try:
+            return connect(self.paths, autostart=False, timeout=self.timeout)
+        except OSError as exc:
+            raise DaemonUnavailable(f"no daemon at {self.paths.socket}") from exc
+
+    def call(self, method: str, params: Any = None) -> Any:
+        """One call on a pooled connection (workers run in several threads at once)."""
+        with self._lock:
+            client = self._idle.pop() if self._idle else None
+        if client is None:
+            client = self._connect()
+        try:
+            result = client.call(method, params)
+        except RpcError:
+            self._checkin(client)
+            raise
+        except (OSError, ValueError, DaemonUnavailable) as exc:
+            client.close()
+            raise DaemonUnavailable(f"lost the daemon at {self.paths.socket}") from exc
+        self._checkin(client)
+        return result
+
+    def _checkin(self, client: Client) -> None:
+        with self._lock:
+            if len(self._idle) < 4:
+                self._idle.append(client)
+                return
+        client.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for client in idle:
+            client.close()
+
+    def events(self, topics: list[str], stop: threading.Event) -> Iterator[dict[str, Any] | None]:
+        client = self._connect()
+        try:
+            client.subscribe(topics)
+            while not stop.is_set():
+                try:
+                    message = client.next_notification(timeout=0.2)
+                except TimeoutError:
+                    yield None
+                    continue
+                except (OSError, ValueError) as exc:
+                    raise DaemonUnavailable("the daemon closed the event stream") from exc
+                if message.get("method") == "events.event":
+                    params = message.get("params") or {}
+                    yield {"topic": params.get("topic"), "data": params.get("data") or {}}
+        except OSError as exc:
+            raise DaemonUnavailable("the daemon closed the event stream") from exc
+        finally:
+            client.close()
+
+    def follow_log(self, job_id: str, stop: threading.Event) -> Iterator[list[str]]:
+        client = self._connect()
+        try:
+            first = client.call("jobs.logs", {"id": job_id, "tail": 200})
+            yield list(first.get("lines") or [])
+            if first.get("state") not in ("queued", "running"):
+                return
+            request_id = client.request("jobs.logs", {"id": job_id, "follow": True, "tail": 0})
+            client.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    message = client.read_message()
+                except TimeoutError:
+                    continue
+                if message.get("method") == "jobs.log":
+                    yield list((message.get("params") or {}).get("lines") or [])
+                elif message.get("id") == request_id:
+                    return
+        except (OSError, ValueError) as exc:
+            raise DaemonUnavailable("lost the daemon while following a log") from exc
+        finally:
+            client.close()
+
+    def start(self) -> None:
+        start_daemon(self.paths)
+
+    def now(self) -> float:
+        return time.time()
+
+    def history(self) -> list[tuple[float, float]]:
+        return []
+
+
+class FixedSource:
+    """Canned RPC results: `results[method]` is a value, an exception to raise, or a callable.
+
+    Every call is recorded in `calls`; logs are whatever was given; no events arrive.
+    """
+
+    def __init__(
+        self,
+        results: dict[str, Any],
+        *,
+        now: float = 1_795_000_000.0,
+        label: str = "/run/user/1000/swampd/swampd.sock",
+        history: list[tuple[float, float]] | None = None,
+        logs: dict[str, list[str]] | None = None,
+    ) -> None:
+        self.results = results
+        self.label = label
+        self.calls: list[tuple[str, Any]] = []
+        self._now = now
+        self._history = history or []
+        self._logs = logs or {}
+        self._lock = threading.Lock()
+
+    def call(self, method: str, params: Any = None) -> Any:
+        with self._lock:
+            self.calls.append((method, params))
+        if method not in self.results:
+            raise RpcError(METHOD_NOT_FOUND, f"method not found: {method}", {"kind": "method_not_found"})
+        value = self.results[method]
+        if isinstance(value, BaseException):
+            raise value
+        if callable(value):
+            return value(params)
+        return value
+
+    def events(self, topics: list[str], stop: threading.Event) -> Iterator[dict[str, Any] | None]:
+        while not stop.wait(0.2):
+            yield None
+
+    def follow_log(self, job_id: str, stop: threading.Event) -> Iterator[list[str]]:
+        yield list(self._logs.get(job_id, []))
+
+    def start(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def now(self) -> float:
+        return self._now
+
+    def history(self) -> list[tuple[float, float]]:
+        return list(self._history)

@@ -1,0 +1,15 @@
+"""One module per pane of the console; `PANES` is their order (keys 1-6)."""
+
+from __future__ import annotations
+
+from tui.screens.base import Pane
+from tui.screens.cache import CachePane
+from tui.screens.extensions import ExtensionsPane
+from tui.screens.inflight import InflightPane
+from tui.screens.jobs import JobsPane
+from tui.screens.overview import OverviewPane
+from tui.screens.vault import VaultPane
+
+PANES: tuple[type[Pane], ...] = (OverviewPane, CachePane, InflightPane, JobsPane, VaultPane, ExtensionsPane)
+
+__all__ = ["PANES", "CachePane", "ExtensionsPane", "InflightPane", "JobsPane", "OverviewPane", "Pane", "VaultPane"]

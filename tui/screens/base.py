@@ -1,0 +1,140 @@
+"""What every pane shares: a name, the RPCs it needs, a filter box, an empty-state line."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Input, Static
+
+from tui.datasource import is_unavailable
+from tui.widgets.table import LiveTable
+
+if TYPE_CHECKING:
+    from tui.app import DashApp
+
+Results = dict[str, Any]
+"""method -> its result, or the exception it raised."""
+
+
+class Pane(Vertical):
+    """A pane of the console. Subclasses set NAME/TITLE/TOPICS/METHODS and fill `show`."""
+
+    NAME: ClassVar[str] = ""
+    TITLE: ClassVar[str] = ""
+    TOPICS: ClassVar[tuple[str, ...]] = ()
+    """Event topics that make this pane's lists stale."""
+    METHODS: ClassVar[tuple[str, ...]] = ()
+    """RPCs the pane needs; when the first is missing the pane says it is not available."""
+    MUTATING: ClassVar[frozenset[str]] = frozenset()
+    """Actions turned off by --read-only."""
+    KEYS: ClassVar[list[tuple[str, str]]] = []
+    """(key, what) lines for the help screen."""
+    BINDINGS: ClassVar[list[Binding]] = []  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__(id=f"pane-{self.NAME}", classes="pane")
+        self.available: bool | None = None
+
+    @property
+    def dash(self) -> DashApp:
+        return self.app  # type: ignore[return-value]
+
+    # -- data ----------------------------------------------------------------------------------
+
+    def requests(self, tick: int) -> list[tuple[str, Any]]:
+        """(method, params) to fetch on a refresh of this pane."""
+        return [(m, None) for m in self.METHODS]
+
+    def show(self, results: Results) -> None:
+        """Apply fetched results (UI thread)."""
+
+    def on_events(self, events: list[dict[str, Any]]) -> None:
+        """Apply a batch of events of this pane's topics (UI thread); cheap, by row key."""
+
+    def commands(self) -> list[tuple[str, str, str]]:
+        """(title, help, action name on this pane) for the palette."""
+        return []
+
+    # -- shared parts ------------------------------------------------------------------------
+
+    def filter_box(self) -> Input:
+        return Input(placeholder="filter (enter keeps it, escape clears)", id=f"filter-{self.NAME}",
+                     classes="filter")
+
+    def empty_line(self) -> Static:
+        return Static("", id=f"empty-{self.NAME}", classes="empty")
+
+    def table(self) -> LiveTable | None:
+        tables = self.query(LiveTable)
+        return tables.first() if tables else None
+
+    def set_empty(self, text: str) -> None:
+        line = self.query_one(f"#empty-{self.NAME}", Static)
+        line.update(text)
+        line.display = bool(text)
+
+    def unavailable(self, results: Results, method: str | None = None) -> bool:
+        """Show the not-available state when the daemon lacks `method`; True if so."""
+        method = method or self.METHODS[0]
+        error = results.get(method)
+        if error is not None and is_unavailable(error):
+            self.available = False
+            self.set_empty(f"{self.NAME}: not available in this daemon ({method} is missing)")
+            return True
+        self.available = True
+        return False
+
+    def error_text(self, results: Results, method: str) -> str | None:
+        error = results.get(method)
+        if isinstance(error, BaseException):
+            return f"{method}: {getattr(error, 'message', None) or error}"
+        return None
+
+    def open_filter(self) -> None:
+        box = self.query_one(f"#filter-{self.NAME}", Input)
+        box.add_class("open")
+        box.focus()
+
+    def apply_filter(self, text: str) -> None:
+        table = self.table()
+        if table is not None:
+            table.set_filter(text)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.has_class("filter"):
+            event.stop()
+            self.apply_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.has_class("filter"):
+            event.stop()
+            if not event.value:
+                event.input.remove_class("open")
+            table = self.table()
+            if table is not None:
+                table.focus()
+
+    def close_filter(self) -> bool:
+        """Escape in the filter box: clear and hide it; False when it was not open."""
+        box = self.query_one(f"#filter-{self.NAME}", Input)
+        if not box.has_class("open"):
+            return False
+        box.value = ""
+        box.remove_class("open")
+        self.apply_filter("")
+        table = self.table()
+        if table is not None:
+            table.focus()
+        return True
+
+    def focus_main(self) -> None:
+        table = self.table()
+        if table is not None:
+            table.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.MUTATING and self.dash.read_only:
+            return False
+        return True

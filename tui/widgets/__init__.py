@@ -1,0 +1,1 @@
+"""Reusable widgets: the live table, the confirmation and prompt modals."""
