@@ -209,14 +209,23 @@ class AuditWriter:
                 trail.append(entry)  # after close (daemon stopping): write inline
                 return
             self._pending += 1
+            self._queue.put((trail, entry))
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="swampd-vault-audit", daemon=True)
+                # Not a daemon thread, and it ends when idle: queued lines are written
+                # before the interpreter exits, and an idle process keeps no extra thread.
+                self._thread = threading.Thread(target=self._run, name="swampd-vault-audit")
                 self._thread.start()
-        self._queue.put((trail, entry))
 
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                with self._cond:
+                    if self._queue.empty():
+                        self._thread = None
+                        return
+                continue
             if item is None:
                 return
             trail, entry = item

@@ -19,6 +19,10 @@ pytestmark = pytest.mark.anyio
 ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
+def all_lines(directory: str) -> list[str]:
+    return [line for f in sorted(os.listdir(directory)) for line in read_text(os.path.join(directory, f)).splitlines()]
+
+
 def today_file(directory: str) -> str:
     return os.path.join(directory, f"vault-audit-{datetime.now(UTC).date().isoformat()}.jsonl")
 
@@ -79,3 +83,27 @@ async def test_host_vault_audit_lives_in_the_state_dir(host_service: VaultServic
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
     result = await host_service.audit(vault="host")
     assert [e["secretKey"] for e in result["entries"]] == ["HK", "HK"]
+
+
+async def test_an_unwritable_audit_dir_never_fails_the_operation(service: VaultService, repo: Repo) -> None:
+    os.makedirs(os.path.join(repo.root, ".swamp"), exist_ok=True)
+    write_text(os.path.join(repo.root, ".swamp", "audit"), "a file where the audit dir should be")
+    reply = await service.put("dev", "K", "v")
+    assert reply["overwritten"] is False
+    assert (await service.get("dev", "K", reveal=True))["value"] == "v"
+    await service.flush_audit()
+
+
+def test_audit_writer_keeps_order_and_flushes(tmp_path) -> None:
+    from swampd.vault.audit import AuditEntry, AuditTrail, AuditWriter, iso_now
+
+    trail = AuditTrail(str(tmp_path / "audit"))
+    writer = AuditWriter()
+    for i in range(300):
+        writer.submit(trail, AuditEntry("put", iso_now(), "v", "local_encryption", f"K{i}", "test"))
+    assert writer.flush()
+    lines = [json.loads(line) for line in all_lines(str(tmp_path / "audit"))]
+    assert [e["secretKey"] for e in lines] == [f"K{i}" for i in range(300)]
+    writer.close()
+    writer.submit(trail, AuditEntry("put", iso_now(), "v", "local_encryption", "AFTER", "test"))  # inline
+    assert json.loads(all_lines(str(tmp_path / "audit"))[-1])["secretKey"] == "AFTER"
