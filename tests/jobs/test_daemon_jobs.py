@@ -182,3 +182,27 @@ def test_jobs_and_calls_events(daemon: Any, repo: str) -> None:
                 assert data["id"] == record["id"] and data["model"] == "m1"
     assert [s for t, s in seen if t == "jobs"] == ["queued", "running", "succeeded"]
     assert [s for t, s in seen if t == "calls"] == ["call.started", "call.ended"]
+
+
+def test_daemon_stop_cancels_running_jobs_and_kills_their_trees(
+    daemon: Any, repo: str, fake_env: dict[str, str]
+) -> None:
+    params = {"model": "m1", "method": "slow", "repo": repo, "wait": False,
+              "inputs": {"sleep": "3600", "grandchildren": "2"}}
+    job = daemon.call("jobs.submit", params)
+    wait_until(lambda: len(recorded_pids(fake_env)) == 3)
+    pids = recorded_pids(fake_env)
+    daemon.stop()
+    assert daemon.proc.returncode is not None
+    assert gone(pids)
+    daemon.start()
+    record = daemon.call("jobs.get", {"id": job["id"]})
+    assert record["state"] == "cancelled"
+    assert record["error"]["code"] == "cancelled"
+
+
+def test_methods_are_discoverable(run_cli: Any, daemon: Any) -> None:
+    listed = run_cli("rpc", "--list")
+    for name in ("jobs.submit", "jobs.list", "jobs.get", "jobs.wait", "jobs.logs", "jobs.cancel",
+                 "calls.inflight", "calls.stats", "calls.cancel"):
+        assert name in listed.stdout
