@@ -286,7 +286,7 @@ class JobManager:
         reason = self._cancel_reasons.get(job.id, "every waiter left")
         await self._finish(job, JobState.CANCELLED,
                            exit_code=proc.returncode if proc is not None else None,
-                           error={"message": f"cancelled: {reason}", "code": "cancelled"})
+                           error={"message": reason, "code": "cancelled"})
 
     async def _finish(self, job: Job, state: JobState, *, exit_code: int | None = None,
                       result: Any = None, error: dict[str, Any] | None = None) -> None:
