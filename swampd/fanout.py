@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import json
 import logging
 import os
 import time
@@ -55,7 +56,13 @@ def canonical_key(method: str, params: Any, scope: str = "") -> str:
             option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
         )
     except TypeError:
-        raise InvalidParams(f"params of {method} are not JSON values; cannot coalesce") from None
+        # orjson stops at 64-bit integers; the stdlib encoder is slower but has no such limit.
+        try:
+            blob = json.dumps({"scope": scope, "method": method, "params": params},
+                              sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                              allow_nan=False).encode()
+        except (TypeError, ValueError):
+            raise InvalidParams(f"params of {method} are not JSON values; cannot coalesce") from None
     return hashlib.sha256(blob).hexdigest()
 
 
