@@ -206,3 +206,19 @@ def test_methods_are_discoverable(run_cli: Any, daemon: Any) -> None:
     for name in ("jobs.submit", "jobs.list", "jobs.get", "jobs.wait", "jobs.logs", "jobs.cancel",
                  "calls.inflight", "calls.stats", "calls.cancel"):
         assert name in listed.stdout
+
+
+def test_calls_cancel_ends_a_run_for_every_waiter(
+    daemon: Any, repo: str, fake_env: dict[str, str]
+) -> None:
+    params = {"model": "m1", "method": "slow", "repo": repo, "inputs": {"sleep": "3600"}}
+    clients = [spawn_client(daemon, "jobs.submit", params) for _ in range(3)]
+    wait_until(lambda: sum(f["waiters"] for f in daemon.call("calls.inflight")["calls"]) == 3)
+    [flight] = daemon.call("calls.inflight")["calls"]
+    answer = daemon.call("calls.cancel", {"key": flight["key"]})
+    assert answer["cancelled"] is True and answer["waiters"] == 3
+    outs = [json.loads(c.communicate(timeout=120)[0]) for c in clients]
+    assert all(o == outs[0] for o in outs)
+    assert outs[0]["result"]["state"] == "cancelled"
+    assert daemon.call("calls.inflight")["calls"] == []
+    assert gone(recorded_pids(fake_env))
