@@ -1,0 +1,45 @@
+"""The CLI's hot path through a warm daemon stays light: no heavy modules imported."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import swamp_command
+
+HEAVY = ("textual", "boto3", "botocore", "psycopg", "jsonschema", "jsonrpcserver", "keyring", "anyio")
+
+
+def imported_modules(args: list[str], env: dict[str, str], cwd: str) -> set[str]:
+    cmd = swamp_command()
+    if cmd[0] != sys.executable:
+        cmd = [sys.executable, *cmd]
+    result = subprocess.run([sys.executable, "-X", "importtime", *cmd[1:], *args], env=env, cwd=cwd,
+                            capture_output=True, text=True, timeout=60)
+    modules = set()
+    for line in result.stderr.splitlines():
+        if line.startswith("import time:") and line.count("|") == 2:
+            name = line.rsplit("|", 1)[1].strip()
+            modules.add(name)
+    assert modules, result.stderr
+    return modules
+
+
+def heavy(modules: set[str]) -> set[str]:
+    return {m for m in modules if m.split(".")[0] in HEAVY}
+
+
+def test_swamp_rpc_imports_nothing_heavy(daemon, daemon_env, tmp_path):
+    modules = imported_modules(["rpc", "daemon.hello"], daemon_env, str(tmp_path))
+    assert "swampd.client" in modules
+    assert heavy(modules) == set()
+    assert "json" not in modules and "socket" not in modules  # the C accelerators suffice
+
+
+def test_swamp_data_get_imports_nothing_heavy(daemon, daemon_env, tmp_path):
+    repo = tmp_path / "repo"
+    (repo / ".swamp").mkdir(parents=True)
+    modules = imported_modules(["data", "get", "--repo", str(repo), "command/shell", "m", "result"],
+                               daemon_env, str(tmp_path))
+    assert "cli.commands.data" in modules
+    assert heavy(modules) == set()
