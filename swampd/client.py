@@ -47,6 +47,12 @@ try:  # the C accelerators behind `json`, without importing `json` (and `re`)
             obj, end = _scan(text, i)
         except StopIteration:
             raise ValueError("not valid JSON") from None
+        except SystemError:
+            # The C scanner reports syntax errors through json.decoder.JSONDecodeError, which it
+            # only finds once `json` is imported: on this (cold) error path, let `json` say it.
+            import json
+
+            return json.loads(text)
         while end < n and text[end] in " \t\r\n":
             end += 1
         if end != n:
