@@ -18,7 +18,7 @@ import anyio
 import anyio.to_thread
 import orjson
 
-from swampd.errors import BackendUnavailable, Conflict, InvalidParams, NotFound, ShuttingDown, SwampdError
+from swampd.errors import BackendUnavailable, Conflict, InvalidParams, NotFound, ShuttingDown, SwampdError, TooLarge
 from swampd.storage.base import NOT_MODIFIED, Blob, ObjectStore, StoreDown
 from swampd.storage.hottier import CacheSettings, HotTier
 from swampd.storage.layout import (
@@ -99,7 +99,7 @@ class DataService:
         self.hot = hot
         self.settings = settings
         self.publish = publish
-        self.stats = CacheStats(publish, settings.events_per_second)
+        self.stats = CacheStats(publish, settings.events_per_second, evictions=lambda: hot.evictions)
         self.flights = _Flights(coalescer)
         self.coalescer_kind = "fanout" if coalescer is not None else "local-key-locks"
         self._checked: dict[str, float] = {}
@@ -290,6 +290,9 @@ class DataService:
             return reply
         assert content is not None
         reply["size"] = len(content)
+        if len(content) > self.settings.inline_limit:
+            raise TooLarge(f"{ref.name} v{resolved} is {len(content)} bytes; ask for it with as_path",
+                           size=len(content), limit=self.settings.inline_limit)
         if is_text_type(str(metadata.get("contentType") or "")):
             try:
                 reply.update(encoding="text", content=content.decode("utf-8"))
@@ -421,6 +424,10 @@ class DataService:
                 pass  # the lock expires by TTL / dead pid
 
     # -- lifecycle ---------------------------------------------------------------------------
+
+    def busy_reason(self) -> str | None:
+        running = sum(1 for p in self.prefetches.values() if p.state == "running")
+        return f"{running} prefetch(es) running" if running else None
 
     def close(self) -> None:
         self.stats.flush()

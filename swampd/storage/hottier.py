@@ -55,8 +55,8 @@ class CacheSettings:
     signal_staleness: float = 60.0
     """The same bound while the backend pushes change notices (Postgres NOTIFY): a change drops the
     entry at once, so the pointer is only re-read in case a notice was lost."""
-    inline_limit: int = 1 << 20
-    """Larger values are returned as a path to the cached file when the caller allows it."""
+    inline_limit: int = 8 << 20
+    """Larger values are only returned as a path to the cached file (`as_path`), never inline."""
     min_file_size: int = 32 * 1024
     memory_limit: int = 64 * 1024 * 1024
     """Bytes of small entries also kept in process memory in front of diskcache (0 = off)."""

@@ -94,6 +94,7 @@ class PostgresStore:
         self._pool: Any = None
         self._pool_lock = threading.Lock()
         self._migrated = False
+        self._down = False
         self._listener: ChangeListener | None = None
         self._listen_thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -148,16 +149,43 @@ class PostgresStore:
         from psycopg_pool import PoolTimeout
 
         def attempt() -> Any:
+            if self._down and not self._probe():
+                raise StoreDown(f"{what}: database is unreachable")
             try:
                 self._ensure_schema()
                 with self.pool.connection() as conn:
                     return fn(conn)
             except (PoolTimeout, psycopg.OperationalError):
-                raise TransientError(f"{what}: database is unreachable") from None
+                self._reset_pool()  # a pool backing off after an outage would not notice the server is back
+                if not self._probe():
+                    raise StoreDown(f"{what}: database is unreachable") from None
+                raise TransientError(f"{what}: database connection lost") from None
             except psycopg.Error as exc:
                 raise StoreDown(f"{what}: database error {exc.sqlstate or 'unknown'}") from None
 
         return retry(attempt)
+
+    def _probe(self) -> bool:
+        """One direct connection attempt: tells "down" (fail fast, no retries) from a stale pool."""
+        import psycopg
+
+        try:
+            with psycopg.connect(self.config.dsn, connect_timeout=max(1, int(self.config.connect_timeout))):
+                pass
+        except psycopg.Error:
+            self._down = True
+            return False
+        self._down = False
+        return True
+
+    def _reset_pool(self) -> None:
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            try:
+                pool.close(timeout=0.5)
+            except Exception:  # noqa: BLE001 - a broken pool is being thrown away
+                pass
 
     def _ensure_schema(self) -> None:
         if self._migrated:

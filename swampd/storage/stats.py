@@ -49,8 +49,11 @@ class BackendStats:
 class CacheStats:
     """Counters (touched from the loop and worker threads) and an aggregating event emitter."""
 
-    def __init__(self, publish: Publish, events_per_second: float = 2.0) -> None:
+    def __init__(self, publish: Publish, events_per_second: float = 2.0,
+                 evictions: Callable[[], int] | None = None) -> None:
         self.publish = publish
+        self._evictions = evictions or (lambda: 0)
+        self._evictions_seen = 0
         self.backends: dict[str, BackendStats] = {}
         self._interval = 1.0 / events_per_second if events_per_second > 0 else float("inf")
         self._lock = threading.Lock()
@@ -95,14 +98,22 @@ class CacheStats:
             now = time.monotonic()
             if now - self._last_emit < self._interval:
                 return
+            self._pending["evictions"] += self._size_evictions()
             data = {"type": "cache.activity", **self._pending, "since": round(now - self._last_emit, 3)
                     if self._last_emit else None}
             self._pending = dict.fromkeys(self._pending, 0)
             self._last_emit = now
         self.publish(TOPIC, data)
 
+    def _size_evictions(self) -> int:
+        """Entries the size limit removed since the last event (read at most once per event)."""
+        total = self._evictions()
+        delta, self._evictions_seen = max(0, total - self._evictions_seen), total
+        return delta
+
     def flush(self) -> None:
         with self._lock:
+            self._pending["evictions"] += self._size_evictions()
             if not any(self._pending.values()):
                 return
             data = {"type": "cache.activity", **self._pending}

@@ -62,8 +62,9 @@ def test_data_rpc_round_trip(daemon: Any, repos_factory: RepoFactory) -> None:
         assert c.call("repos.list") == []
 
 
-def test_kill9_during_writes_loses_nothing_acknowledged(daemon: Any, repos_factory: RepoFactory) -> None:
-    repo = repos_factory.make("filesystem")
+def test_kill9_during_writes_loses_nothing_acknowledged(backend: str, daemon: Any,
+                                                        repos_factory: RepoFactory) -> None:
+    repo = repos_factory.make(backend)
     daemon.call("repos.register", {"path": str(repo), "name": "crash"})
     acked: list[tuple[str, int, str]] = []
     lock = threading.Lock()
@@ -80,7 +81,7 @@ def test_kill9_during_writes_loses_nothing_acknowledged(daemon: Any, repos_facto
                         acked.append((name, put["version"], text))
                         if len(acked) >= 300:
                             enough.set()
-        except (OSError, RpcError, ConnectionClosed):
+        except (OSError, ConnectionClosed):
             return  # the daemon died under us: expected
 
     threads = [threading.Thread(target=writer, args=(f"n{k}", 250)) for k in range(4)]
@@ -110,3 +111,29 @@ def test_kill9_during_writes_loses_nothing_acknowledged(daemon: Any, repos_facto
         # writes go on after the crash (the dead daemon's per-model lock is taken over)
         assert c.call("data.put", {"repo": "crash", "type": "t", "model": MODEL, "name": "n0",
                                    "content": "after"})["version"] >= 1
+
+
+@pytest.mark.postgres
+def test_postgres_down_through_the_daemon(daemon: Any, repos_factory: RepoFactory, pg_cluster: Any) -> None:
+    repo = repos_factory.make("postgres")
+    daemon.call("repos.register", {"path": str(repo), "name": "pg"})
+    ref = {"repo": "pg", "type": "t", "model": MODEL, "name": "x"}
+    with daemon.client() as c:
+        c.call("data.put", {**ref, "content": "one"})
+        assert c.call("data.get", ref)["stale"] is False
+        pg_cluster.stop()
+        try:
+            deadline_reads = [c.call("data.get", ref) for _ in range(3)]
+            assert all(r["content"] == "one" for r in deadline_reads)
+            assert any(r["stale"] for r in deadline_reads) or c.call("data.get", ref)["stale"]
+            with pytest.raises(RpcError) as err:
+                c.call("data.put", {**ref, "content": "two"})
+            assert err.value.kind == "backend_unavailable"
+            health = c.call("datastore.health")
+            assert health["datastores"][0]["state"] == "down"
+        finally:
+            pg_cluster.start()
+        assert c.call("data.put", {**ref, "content": "three"})["version"] == 2
+        got = c.call("data.get", ref)
+        assert (got["content"], got["stale"]) == ("three", False)
+        assert c.call("datastore.health")["healthy"] is True

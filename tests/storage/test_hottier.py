@@ -57,6 +57,9 @@ async def test_eviction_by_size(repos_factory: RepoFactory, workdir: Path, event
         assert stats["max_size"] == 300_000 and stats["eviction_policy"] == "least-recently-used"
         got = await svc.get(repo, "t", MODEL, "n0")  # evicted content comes back from the backend
         assert got["size"] == 40_000
+        svc.stats.flush()
+        activity = [e for e in events.of("cache") if e["type"] == "cache.activity"]
+        assert sum(e["evictions"] for e in activity) == stats["evictions"]
     finally:
         svc.close()
 
