@@ -70,18 +70,28 @@ class JobManager:
         self._slots = anyio.Semaphore(settings.max_concurrent)
         self.reaped: list[dict[str, Any]] = []
         self._started = False
+        self._start_lock = anyio.Lock()
 
     # lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Open the database and reap the jobs a previous daemon left unfinished."""
-        if self._started:
-            return
+        async with self._start_lock:
+            if not self._started:
+                await self._start()
+
+    async def _start(self) -> None:
         await anyio.to_thread.run_sync(self._prepare)
-        for job in await anyio.to_thread.run_sync(self._store.unfinished):
-            if job.daemon_pid not in (None, os.getpid()) and process.pid_alive(job.daemon_pid):
-                continue  # owned by a live daemon (this is an in-process `--no-daemon` run)
+        leftovers = await anyio.to_thread.run_sync(self._store.unfinished)
+
+        async def reap(job: Job) -> None:
             self.reaped.append(await self._reap(job))
+
+        async with anyio.create_task_group() as tg:  # concurrently: each may wait a kill grace
+            for job in leftovers:
+                if job.daemon_pid not in (None, os.getpid()) and process.pid_alive(job.daemon_pid):
+                    continue  # owned by a live daemon (this is an in-process `--no-daemon` run)
+                tg.start_soon(reap, job)
         self._started = True
 
     def _prepare(self) -> None:
