@@ -213,6 +213,10 @@ class JobManager:
         except SwampdError as exc:
             await self._finish(job, JobState.FAILED,
                                error={"message": exc.message, "code": exc.kind})
+        except OSError as exc:  # log files, /proc: say what failed, not the raw text
+            await self._finish(job, JobState.FAILED, error={
+                "message": f"the job could not be run ({type(exc).__name__}, errno {exc.errno})",
+                "code": "internal"})
         finally:
             self._forget(job)
         return self._view(job)

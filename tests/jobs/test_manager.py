@@ -306,3 +306,18 @@ async def test_wait_timeout_list_filter_and_cancel_all(
         [(a["id"], "cancelled"), (b["id"], "cancelled")])
     assert await all_gone(recorded_pids(fake_env))
     assert manager.busy_reason() is None
+
+
+async def test_a_job_that_cannot_open_its_log_fails_cleanly(manager: JobManager, tmp_path: Path) -> None:
+    log_dir = tmp_path / "state" / "jobs"
+
+    def break_log_dir() -> None:
+        for entry in log_dir.iterdir():
+            entry.unlink()
+        log_dir.rmdir()
+        log_dir.write_text("not a directory")
+
+    await anyio.to_thread.run_sync(break_log_dir)
+    record = await manager.submit("command", {"argv": [sys.executable, "-c", "pass"]})
+    assert record["state"] == "failed" and record["error"]["code"] == "internal"
+    assert manager.busy_reason() is None
