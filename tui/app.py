@@ -44,7 +44,7 @@ APP_KEYS = [
 class DashApp(App[None]):
     """The console. Give it a DataSource; everything else has a default."""
 
-    CSS_PATH = "dash.tcss"
+    CSS_PATH = Path(__file__).with_name("dash.tcss")
     TITLE = "swamp dash"
     COMMANDS: ClassVar = App.COMMANDS | {DashCommands}
     BINDINGS: ClassVar = [

@@ -25,9 +25,9 @@ class HelpScreen(ModalScreen[None]):
             lines += ["[i]read-only: evict, prefetch, rotate and cancel are off[/i]", ""]
         for title, keys in self.sections:
             lines.append(f"[b]{title}[/b]")
-            lines += [f"  [reverse] {key} [/reverse]  {text}" for key, text in keys]
+            lines += [f"  [b]{key:<8}[/b] {text}" for key, text in keys]
             lines.append("")
-        with VerticalScroll(id="dialog"):
+        with VerticalScroll(id="dialog", classes="help"):
             yield Static("\n".join(lines), id="help-text")
 
     def action_dismiss_help(self) -> None:

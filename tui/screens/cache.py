@@ -12,7 +12,7 @@ from tui import format as fmt
 from tui.screens.base import Pane, Results
 from tui.widgets.table import LiveTable, Row
 
-KEY_COLUMNS = [("key", "key"), ("repo", "repo"), ("size", "size"), ("age", "age"), ("backend", "backend"),
+KEY_COLUMNS = [("key", "key (in its repo)"), ("repo", "repo"), ("size", "size"), ("age", "age"), ("backend", "backend"),
                ("stale", "stale")]
 STAT_COLUMNS = [("backend", "backend"), ("requests", "requests"), ("hits", "hits"), ("misses", "misses"),
                 ("ratio", "hit ratio"), ("stale", "stale served"), ("errors", "backend errors"),
@@ -84,7 +84,8 @@ class CachePane(Pane):
             self.query_one("#cache-page", Static).update(
                 f"keys {shown} of {fmt.number(self.total)}{where}   ([ ] page, / filter)")
         errors = [e for e in (self.error_text(results, m) for m in self.METHODS) if e]
-        empty = "" if self.key_rows else ("the hot tier is empty" if not self.key_filter else "no key matches the filter")
+        empty = "the hot tier is empty" if not self.key_filter else "no key matches the filter"
+        empty = "" if self.key_rows else empty
         self.set_empty("; ".join(errors) or empty)
 
     def _show_stats(self, stats: dict[str, Any]) -> None:
@@ -115,8 +116,8 @@ class CachePane(Pane):
                 f"fetched {job.get('fetched', 0)} ({fmt.size(job.get('bytes'))}), errors {job.get('errors', 0)}")
 
     def _row(self, item: dict[str, Any]) -> Row:
-        store = str(item["key"]).split("/", 1)[0]
-        return (fmt.short(item["key"], 70), self.repos_by_store.get(store, store), fmt.size(item.get("size")),
+        store, _, path = str(item["key"]).partition("/")
+        return (fmt.short(path, 90), self.repos_by_store.get(store, store), fmt.size(item.get("size")),
                 fmt.duration(item.get("age")), item.get("backend") or "-", "stale" if item.get("stale") else "")
 
     def on_events(self, events: list[dict[str, Any]]) -> None:

@@ -67,6 +67,13 @@ class InflightPane(Pane):
                 for field in ("method", "model", "waiters", "age"):
                     if field in data:
                         flight[field] = data[field]
+                peer = data.get("peer")
+                peers = flight.setdefault("peers", [])
+                if kind in ("call.started", "call.joined") and isinstance(peer, dict):
+                    if all(p.get("pid") != peer.get("pid") for p in peers):
+                        peers.append(peer)
+                elif kind == "call.left" and isinstance(peer, dict):
+                    flight["peers"] = [p for p in peers if p.get("pid") != peer.get("pid")]
                 table.upsert(key, self._row(flight))
         self._after_change()
 

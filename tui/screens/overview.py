@@ -34,7 +34,6 @@ class OverviewPane(Pane):
     TITLE = "Overview"
     TOPICS = ()
     METHODS = ("daemon.status", "calls.stats", "cache.stats", "datastore.health", "jobs.list")
-    KEYS = [("s", "start the daemon when it is not running")]
 
     def __init__(self) -> None:
         super().__init__()

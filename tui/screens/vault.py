@@ -59,8 +59,8 @@ class VaultPane(Pane):
             for meta in keys:
                 safe = {f: meta.get(f) for f in SHOWN_FIELDS}
                 row_key = f"{vault.get('repo') or ''}|{vault.get('name')}|{meta.get('key')}"
-                entries[row_key] = {"vault": vault.get("name"), "repo": vault.get("repo"), "key": meta.get("key"),
-                                    "type": vault.get("type"), **safe}
+                entries[row_key] = {**safe, "vault": vault.get("name"), "repo": vault.get("repo"),
+                                    "key": meta.get("key"), "type": vault.get("type")}
         self.entries = entries
         self.query_one("#vault-summary", Static).update("\n".join(notes))
         self.query_one(LiveTable).sync({k: self._row(e) for k, e in entries.items()})
