@@ -125,6 +125,8 @@ c.get_object(Bucket="bench", Key="k1KiB")["Body"].read()
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer iterations")
+    parser.add_argument("--pin", action="store_true",
+                        help="latency phases with every process on CPU 0 (writes data.pinned.json|md)")
     opts = parser.parse_args()
     n = 500 if opts.quick else 3000
     seconds = 2.0 if opts.quick else 5.0
@@ -151,6 +153,10 @@ def main() -> int:
         r = redis.Redis(unix_socket_path=str(redis_server.sock))
         pgconn = psycopg.connect(pg.tcp_dsn, autocommit=True)
         pgconn.execute("CREATE TABLE blobs (k text PRIMARY KEY, v bytea)")
+        pids = [os.getpid(), daemon.proc.pid, redis_server.proc.pid, moto.proc.pid, pg.postmaster_pid()]
+        everything = os.sched_getaffinity(0)
+        if opts.pin:
+            _pin(pids, {0})
         client = Client(daemon.socket, timeout=60)
         client.call("repos.register", {"path": str(repo), "name": "bench"})
         for name, data in payloads.items():
@@ -188,6 +194,8 @@ def main() -> int:
             cold.append(time.perf_counter() - start)
         results["cold_boto3_process_1KiB"] = {"p50_us": round(statistics.median(cold) * 1e6, 1), "n": len(cold)}
 
+        if opts.pin:
+            _pin(pids, everything)  # throughput runs unpinned: 16 clients need every CPU
         params = {"repo": "bench", "type": "bench", "model": MODEL, "name": "1KiB"}
         results["throughput_16_procs_1KiB"] = {
             "swampd_ops_s": throughput(_daemon_worker, (daemon.socket, params), 16, seconds),
@@ -225,15 +233,25 @@ def main() -> int:
         "platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
         "processor": platform.processor() or platform.machine(),
         "packages": {p: _version(p) for p in ("anyio", "orjson", "diskcache", "boto3", "moto", "psycopg", "redis")},
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "quick": opts.quick,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "quick": opts.quick, "pinned": opts.pin,
     }
     out = {"machine": machine, "results": results, "ratios": ratios, "targets_met": targets}
     results_dir = ROOT / "benchmarks" / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
-    (results_dir / "data.json").write_text(json.dumps(out, indent=2) + "\n")
-    (results_dir / "data.md").write_text(_markdown(out))
+    stem = "data.pinned" if opts.pin else "data"
+    (results_dir / f"{stem}.json").write_text(json.dumps(out, indent=2) + "\n")
+    (results_dir / f"{stem}.md").write_text(_markdown(out))
     print(_markdown(out))
     return 0
+
+
+def _pin(pids: list[int], cpus: set[int]) -> None:
+    for pid in pids:
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                os.sched_setaffinity(int(task), cpus)
+        except OSError:
+            pass
 
 
 def _version(name: str) -> str:
@@ -250,7 +268,9 @@ def _markdown(out: dict[str, Any]) -> str:
         f"{m['platform']}, Python {m['python']}, {m['cpus']} CPUs, {m['date']}"
         + (" (quick run)" if m["quick"] else ""),
         "packages: " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()), "",
-        "Unpinned (client and server free to run on any CPU). Latencies in microseconds.", "",
+        ("Pinned: latency phases with client, daemon and servers on CPU 0 (the software cost); "
+         "throughput unpinned." if m["pinned"] else
+         "Unpinned (client and server free to run on any CPU)."), "Latencies in microseconds.", "",
         "| size | path | p50 µs | p95 µs |", "|---|---|---|---|",
     ]
     for size in SIZES:

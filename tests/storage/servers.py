@@ -79,6 +79,9 @@ class PostgresCluster:
     def stop(self) -> None:
         self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
 
+    def postmaster_pid(self) -> int:
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
     def destroy(self) -> None:
         try:
             self.stop()
