@@ -6,6 +6,7 @@ The methods here are synchronous and thread-safe; the manager calls them through
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -51,11 +52,17 @@ JSON_COLUMNS = frozenset({"spec", "result", "error"})
 
 
 def _dump(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # integers beyond 64 bits: the stdlib encoder has no such limit
+        return json.dumps(value, separators=(",", ":"))
 
 
 def _load(value: str | None) -> Any:
-    return None if value is None else orjson.loads(value)
+    # stdlib: exact for integers beyond 64 bits (orjson would turn them into floats)
+    return None if value is None else json.loads(value)
 
 
 class JobStore:
