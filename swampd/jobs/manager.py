@@ -81,6 +81,9 @@ class JobManager:
                 await self._start()
 
     async def _start(self) -> None:
+        # fresh primitives: an in-process runner starts and closes us once per event loop
+        self._slots = anyio.Semaphore(self.settings.max_concurrent)
+        self._model_locks.clear()
         await anyio.to_thread.run_sync(self._prepare)
         leftovers = await anyio.to_thread.run_sync(self._store.unfinished)
 
@@ -106,6 +109,7 @@ class JobManager:
                 for job_id in list(self._live):
                     tg.start_soon(self._cancel_quietly, job_id)
             await anyio.to_thread.run_sync(self._store.close)
+            self._started = False
 
     async def _cancel_quietly(self, job_id: str) -> None:
         try:
