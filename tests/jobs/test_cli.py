@@ -165,3 +165,16 @@ def test_run_refuses_our_own_console_script(run_cli: Any, daemon_env: dict[str, 
     result = run_cli("--json", "--no-daemon", "run", "m1", "sync", "--repo", repo, env=env)
     assert result.returncode != 0
     assert json.loads(result.stderr.strip().splitlines()[-1])["code"] == "invalid_input"
+
+
+def test_no_daemon_cli_leaves_the_daemons_jobs_alone(
+    daemon: Any, run_cli: Any, repo: str, fake_env: dict[str, str]
+) -> None:
+    job = daemon.call("jobs.submit", {"model": "m1", "method": "slow", "repo": repo, "wait": False,
+                                      "inputs": {"sleep": "3600"}})
+    wait_until(lambda: len(recorded_pids(fake_env)) == 1)
+    listed = run_cli("--json", "--no-daemon", "jobs", "ls")
+    assert listed.returncode == 0, listed
+    assert [j["state"] for j in listed.json()["jobs"]] == ["running"]
+    assert pid_alive(recorded_pids(fake_env)[0])
+    assert daemon.call("jobs.get", {"id": job["id"]})["state"] == "running"
