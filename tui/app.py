@@ -158,7 +158,9 @@ class DashApp(App[None]):
             return
         self.tick += 1
         names = {"overview"}
-        active = self.active_pane().NAME
+        pane = self.active_pane()
+        pane.tick()
+        active = pane.NAME
         if active in self.dirty or self.tick % ACTIVE_PANE_EVERY == 0:
             names.add(active)
         self.refresh_panes(sorted(names))

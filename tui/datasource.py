@@ -29,6 +29,8 @@ class DataSource(Protocol):
     """What the app needs from the daemon. Every method may block: call from a worker."""
 
     label: str
+    requests_made: int
+    """Calls this source sent (the overview leaves the console's own polling out of requests/s)."""
 
     def call(self, method: str, params: Any = None) -> Any: ...
 
@@ -62,6 +64,7 @@ class LiveSource:
         self.timeout = timeout
         self._idle: list[Client] = []
         self._lock = threading.Lock()
+        self.requests_made = 0
 
     def _connect(self) -> Client:
         try:
@@ -72,6 +75,7 @@ class LiveSource:
     def call(self, method: str, params: Any = None) -> Any:
         """One call on a pooled connection (workers run in several threads at once)."""
         with self._lock:
+            self.requests_made += 1
             client = self._idle.pop() if self._idle else None
         if client is None:
             client = self._connect()
@@ -170,6 +174,7 @@ class FixedSource:
         self.results = results
         self.label = label
         self.calls: list[tuple[str, Any]] = []
+        self.requests_made = 0
         self._now = now
         self._history = history or []
         self._logs = logs or {}

@@ -53,6 +53,9 @@ class Pane(Vertical):
     def on_events(self, events: list[dict[str, Any]]) -> None:
         """Apply a batch of events of this pane's topics (UI thread); cheap, by row key."""
 
+    def tick(self) -> None:
+        """Once per poll interval while visible: refresh time-based cells (ages, durations)."""
+
     def commands(self) -> list[tuple[str, str, str]]:
         """(title, help, action name on this pane) for the palette."""
         return []

@@ -48,8 +48,15 @@ class InflightPane(Pane):
         self._after_change()
 
     def _row(self, call: dict[str, Any]) -> Row:
+        started = call.get("started")
+        age = self.dash.source.now() - started if isinstance(started, int | float) else call.get("age")
         return (fmt.short(call.get("key"), 14), call.get("method") or "-", call.get("model") or "-",
-                fmt.duration(call.get("age")), call.get("waiters", 0), "yes" if call.get("held") else "")
+                fmt.duration(age), call.get("waiters", 0), "yes" if call.get("held") else "")
+
+    def tick(self) -> None:
+        table = self.query_one(LiveTable)
+        for key, flight in self.flights.items():
+            table.upsert(key, self._row(flight))
 
     def on_events(self, events: list[dict[str, Any]]) -> None:
         table = self.query_one(LiveTable)
@@ -64,6 +71,8 @@ class InflightPane(Pane):
                 table.discard(key)
             else:
                 flight = self.flights.setdefault(key, {"key": key, "peers": []})
+                if kind == "call.started" and "age" in data:
+                    flight.setdefault("started", self.dash.source.now() - float(data["age"] or 0))
                 for field in ("method", "model", "waiters", "age"):
                     if field in data:
                         flight[field] = data[field]

@@ -85,6 +85,13 @@ class JobsPane(Pane):
         end = ended if isinstance(ended, int | float) else self.dash.source.now()
         return end - started
 
+    def tick(self) -> None:
+        """Running jobs' durations move on; nothing else is touched."""
+        table = self.query_one(LiveTable)
+        for job_id, job in self.jobs.items():
+            if job.get("state") == "running":
+                table.update_fields(job_id, duration=fmt.duration(self._duration(job)))
+
     def on_events(self, events: list[dict[str, Any]]) -> None:
         table = self.query_one(LiveTable)
         for event in events:
@@ -96,7 +103,9 @@ class JobsPane(Pane):
             job["state"] = data.get("state", job.get("state"))
             if data.get("exit_code") is not None:
                 job["exit_code"] = data["exit_code"]
-            table.update_fields(job_id, state=job["state"])
+            if job["state"] not in ACTIVE and not job.get("ended_at"):
+                job["ended_at"] = self.dash.source.now()
+            table.update_fields(job_id, state=job["state"], duration=fmt.duration(self._duration(job)))
             if job_id == self.detail_id:
                 self._show_record(job)
 

@@ -39,7 +39,8 @@ class OverviewPane(Pane):
         super().__init__()
         self.hits: deque[float] = deque(maxlen=HISTORY)
         self.rates: deque[float] = deque(maxlen=HISTORY)
-        self._last: tuple[float, int, int, int] | None = None  # now, requests_total, cache hits, cache requests
+        self._last: tuple[float, int, int, int, int] | None = None
+        """now, requests_total, cache hits, cache requests, the console's own requests."""
         self._health: dict[str, Any] | None = None
 
     def compose(self) -> ComposeResult:
@@ -156,26 +157,29 @@ class OverviewPane(Pane):
         hits = int((overall or {}).get("hits") or 0)
         reqs = int((overall or {}).get("requests") or 0)
         total = int(status.get("requests_total") or 0)
+        own = int(getattr(self.dash.source, "requests_made", 0))
         if self._last is not None:
-            then, last_total, last_hits, last_reqs = self._last
+            then, last_total, last_hits, last_reqs, last_own = self._last
             elapsed = now - then
             if elapsed > 0:
-                self.rates.append(max(0.0, (total - last_total) / elapsed))
-                if overall is not None:
-                    dreq = reqs - last_reqs
-                    previous = self.hits[-1] if self.hits else 0.0
-                    self.hits.append(100.0 * (hits - last_hits) / dreq if dreq > 0 else previous)
-        self._last = (now, total, hits, reqs)
+                others = (total - last_total) - (own - last_own)
+                self.rates.append(max(0.0, others / elapsed))
+                dreq = reqs - last_reqs
+                if overall is not None and dreq > 0:
+                    self.hits.append(100.0 * (hits - last_hits) / dreq)
+        self._last = (now, total, hits, reqs, own)
         self.query_one("#kpi-rps", Kpi).set(f"{self.rates[-1]:.1f}" if self.rates else "-")
         self._draw_charts()
 
     def _draw_charts(self) -> None:
-        self.query_one("#hit-chart", Sparkline).data = list(self.hits)
-        self.query_one("#rps-chart", Sparkline).data = list(self.rates)
-        hit_now = f"{self.hits[-1]:.0f}%" if self.hits else "n/a"
+        # Pad on the left so a young history fills from the right, not one bar across the screen.
+        self.query_one("#hit-chart", Sparkline).data = [0.0] * (HISTORY - len(self.hits)) + list(self.hits)
+        self.query_one("#rps-chart", Sparkline).data = [0.0] * (HISTORY - len(self.rates)) + list(self.rates)
+        hit_now = f"{self.hits[-1]:.0f}%" if self.hits else "n/a (no cache reads yet)"
         rps_now = f"{self.rates[-1]:.1f}/s" if self.rates else "n/a"
-        self.query_one("#hit-title", Label).update(f"cache hit rate (%), {len(self.hits)} samples, now {hit_now}")
-        self.query_one("#rps-title", Label).update(f"requests per second, {len(self.rates)} samples, now {rps_now}")
+        self.query_one("#hit-title", Label).update(f"cache hit rate (%) of recent reads: now {hit_now}")
+        self.query_one("#rps-title", Label).update(
+            f"requests per second from clients (the console's own polls left out): now {rps_now}")
 
     def open_filter(self) -> None:
         self.dash.notify("the overview has no table to filter", severity="information")

@@ -1,0 +1,103 @@
+"""End to end in a real terminal: `swamp dash` in tmux while 20 agents make the same slow call.
+
+An operator sees one flight with 20 waiters, cancels it with the keys they would press,
+confirms, and sees the job `cancelled`.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import swamp_command
+
+pytestmark = [pytest.mark.slow, pytest.mark.tui,
+              pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
+
+WIDTH, HEIGHT = 160, 48
+
+
+class Tmux:
+    """One private tmux server (-L) with one session running a command."""
+
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        self.server = f"swampd-dash-{uuid.uuid4().hex[:8]}"
+        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items() if k.startswith(("SWAMPD_", "PATH")))
+        line = f"env {exports} {shlex.join(command)}; echo DASH-EXITED; sleep 600"
+        self._tmux("new-session", "-d", "-s", "dash", "-x", str(WIDTH), "-y", str(HEIGHT), line)
+
+    def _tmux(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.server, *args], check=True, capture_output=True, text=True,
+                              timeout=30).stdout
+
+    def keys(self, *keys: str) -> None:
+        self._tmux("send-keys", "-t", "dash", *keys)
+
+    def screen(self) -> str:
+        return self._tmux("capture-pane", "-p", "-t", "dash")
+
+    def wait(self, predicate: Callable[[str], bool], what: str, timeout: float = 60.0) -> str:
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            text = self.screen()
+            if predicate(text):
+                return text
+            time.sleep(0.2)
+        raise AssertionError(f"never saw {what}; the screen was:\n{text}")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.server, "kill-server"], capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def tmux_dash(daemon: Any) -> Iterator[Tmux]:
+    term = Tmux([*swamp_command(), "dash", "--refresh", "1"], {**daemon.env, "TERM": "xterm-256color"})
+    try:
+        yield term
+    finally:
+        term.close()
+
+
+def test_twenty_waiters_one_flight_cancelled_from_the_console(daemon: Any, tmux_dash: Tmux, tmp_path: Path) -> None:
+    term = tmux_dash
+    term.wait(lambda s: "1 Overview" in s and f"pid {daemon.pid}" in s, "the console on this daemon")
+    term.keys("3")
+    term.wait(lambda s: "no calls in flight" in s, "the empty in-flight pane")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    agents = [subprocess.Popen([*swamp_command(), "run", "web-fleet", "plan", "--arg", "sleep=300", "--repo",
+                                str(repo)], env=daemon.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+              for _ in range(20)]
+    try:
+        flight_row = re.compile(r"jobs\.swamp\s+web-fleet\s+\S+\s+20\b")
+        screen = term.wait(lambda s: bool(flight_row.search(s)), "one flight with 20 waiters")
+        assert len(re.findall(r"jobs\.swamp\s+web-fleet", screen)) == 1
+        assert "20 waiting peer(s)" in screen
+        term.keys("x")
+        term.wait(lambda s: "Cancel this flight for all 20 waiter(s)?" in s, "the confirmation")
+        term.keys("y")
+        term.wait(lambda s: "no calls in flight" in s, "the flight gone")
+        term.keys("4")
+        screen = term.wait(lambda s: bool(re.search(r"cancelled\s+swamp\s+web-fleet\.plan", s)), "the job cancelled")
+        assert "running" not in screen.split("model.method")[1].split("\n", 2)[1]
+        states = [j["state"] for j in daemon.call("jobs.list")["jobs"]]
+        assert states == ["cancelled"]
+        for agent in agents:
+            assert agent.wait(timeout=60) != 0  # every waiter was told
+        term.keys("q")
+        term.wait(lambda s: "DASH-EXITED" in s, "the console quitting on q")
+    finally:
+        for agent in agents:
+            if agent.poll() is None:
+                agent.kill()
+            agent.wait(timeout=30)
