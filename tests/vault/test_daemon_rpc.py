@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from swampd.client import RpcError
@@ -56,3 +58,29 @@ def test_bad_params_are_named(daemon) -> None:
         with pytest.raises(RpcError) as err:
             c.call("vault.rotate", {"vault": "host", "key": "K", "length": 0})
         assert err.value.kind == "invalid_params"
+
+
+def test_vaults_of_registered_repos_are_found_by_name(daemon, repo: Repo, tmp_path) -> None:
+    with daemon.client() as c:
+        reg = c.call("repos.register", {"path": repo.root, "name": "myrepo"})
+        assert reg["name"] == "myrepo"
+        # no repo param: found among the registered repos
+        c.call("vault.put", {"vault": "dev", "key": "REG_K", "value": "registered"})
+        assert c.call("vault.get", {"vault": "dev", "key": "REG_K", "reveal": True})["value"] == "registered"
+        # the registered name works as the repo param too
+        got = c.call("vault.get", {"vault": "dev", "key": "REG_K", "repo": "myrepo", "reveal": True})
+        assert got["value"] == "registered"
+        listing = c.call("vault.list", {})
+        names = {(v["name"], v["repo"]) for v in listing["vaults"]}
+        assert ("dev", str(Path(repo.root).resolve())) in names and ("host", None) in names
+        # the same vault name in a second registered repo is ambiguous without repo
+        other = tmp_path / "other"
+        other.mkdir()
+        Repo(str(other)).add_vault("dev")
+        c.call("repos.register", {"path": str(other), "name": "other"})
+        with pytest.raises(RpcError) as err:
+            c.call("vault.get", {"vault": "dev", "key": "REG_K", "reveal": True})
+        assert err.value.kind == "conflict"
+        with pytest.raises(RpcError) as err:
+            c.call("vault.get", {"vault": "dev", "key": "REG_K", "repo": "nosuchrepo", "reveal": True})
+        assert err.value.kind == "not_found"

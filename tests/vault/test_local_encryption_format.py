@@ -11,6 +11,8 @@ import threading
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from swampd.errors import InvalidInput, NotFound
 from swampd.vault.keys import read_or_create_key_file
@@ -25,6 +27,7 @@ from .swamp_format import (
     realpath,
     ssh_material,
     swamp_decrypt,
+    swamp_encrypt,
     write_swamp_key_file,
     write_swamp_secret,
 )
@@ -211,3 +214,15 @@ def test_key_file_creation_race(tmp_path) -> None:
         t.join()
     assert len(set(results)) == 1 and len(results[0]) == 72
     assert mode(path) == 0o600
+
+
+@settings(max_examples=20, deadline=None)
+@given(value=st.text(max_size=200), material=st.binary(min_size=1, max_size=80))
+def test_envelope_roundtrips_with_the_independent_implementation(value: str, material: bytes) -> None:
+    from swampd.vault import envelope
+
+    salt = envelope.new_salt()
+    ours = envelope.seal(value.encode("utf-8"), envelope.derive_key(material, salt), salt).to_text()
+    assert swamp_decrypt(ours, material) == value
+    theirs = envelope.Envelope.from_text(swamp_encrypt(value, material))
+    assert envelope.open_envelope(theirs, envelope.derive_key(material, theirs.salt)).decode("utf-8") == value
