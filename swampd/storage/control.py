@@ -213,8 +213,15 @@ class CacheControl:
     # -- health ------------------------------------------------------------------------------
 
     async def health(self) -> dict[str, Any]:
-        out = []
-        handles = self.data.repos.handles()
+        out: list[dict[str, Any]] = []
+        handles = []
+        for entry in self.data.repos.list():
+            if "error" in entry:
+                out.append({"store_id": None, "backend": None, "repos": [entry["name"]], "state": "misconfigured",
+                            "healthy": False, "message": entry["error"], "latency_ms": None,
+                            "change_signal": False})
+            else:
+                handles.append(self.data.repos.get(entry["name"]))
         seen: dict[str, list[str]] = {}
         for h in handles:
             seen.setdefault(h.store_id, []).append(h.name)
