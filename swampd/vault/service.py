@@ -308,7 +308,7 @@ class VaultService:
             rows = []
             for key in target.backend.list():
                 try:
-                    rows.append({"key": key, **target.backend.describe(key)})
+                    rows.append({"key": key, **self._describe_key(target, key)})
                 except NotFound:
                     continue
             return rows
@@ -318,6 +318,27 @@ class VaultService:
         except SwampdError as exc:
             info["error"] = {"kind": exc.kind, "message": exc.message}
         return info
+
+    @staticmethod
+    def _index_name(target: Target) -> str | None:
+        """Where a repo vault's metadata lives in the index (the host vault keeps its own)."""
+        return None if target.repo is None else f"{target.type}:{target.repo}:{target.name}"
+
+    def _describe_key(self, target: Target, key: str) -> dict[str, Any]:
+        """Backend metadata plus what the index knows of swampd's writes (labels, version, rotation).
+
+        Blocking. The file's own mtime stays the `updatedAt` of a repo secret (swamp may write it).
+        """
+        meta = dict(target.backend.describe(key))
+        name = self._index_name(target)
+        if name is not None:
+            entry = self.index.get(name, key)
+            if entry is not None:
+                meta.setdefault("createdAt", entry.get("created_at"))
+                meta["rotatedAt"] = entry.get("rotated_at")
+                meta["version"] = entry.get("version")
+                meta["labels"] = entry.get("labels", {})
+        return meta
 
     # -- values ----------------------------------------------------------------------
 
@@ -334,7 +355,7 @@ class VaultService:
         validate_key(key)
         if not reveal:
             target = await self.resolve(vault, repo)
-            meta = await self._run(target, target.backend.describe, key)
+            meta = await self._run(target, self._describe_key, target, key)
             return {**self._reply_head(target, key), **meta, "revealed": False}
         self._require_unlocked()
         target = self._resolve_fresh(vault, repo)
@@ -426,6 +447,12 @@ class VaultService:
             await self._run(target, partial(target.backend.put, key, value, labels=labels, rotated=rotated))
             return
         await self._run(target, target.backend.put, key, value)
+        name = self._index_name(target)
+        if name is not None:
+            size = len(value.encode("utf-8"))
+            await self._run(
+                target, partial(self.index.record_write, name, key, size=size, labels=labels, rotated=rotated)
+            )
         if labels:
 
             def annotate() -> None:
@@ -444,6 +471,8 @@ class VaultService:
         target = await self.resolve(vault, repo)
         async with self._key_lock(target, key):
             existed = await self._run(target, target.backend.delete, key)
+            if (name := self._index_name(target)) is not None:
+                await self._run(target, self.index.remove, name, key)
         out: dict[str, Any] = {**target.ident(), "secretKey": key, "timestamp": iso_now()}
         if not existed:
             out["noOp"] = True

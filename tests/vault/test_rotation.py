@@ -120,3 +120,15 @@ async def test_concurrent_readers_during_rotation_keyring(host_service: VaultSer
     assert len(seen) >= 1
     meta = await host_service.get(None, "ROT")
     assert meta["version"] == 7 and meta["rotatedAt"] is not None
+
+
+async def test_repo_secrets_show_rotation_version_and_labels(service: VaultService) -> None:
+    await service.put("dev", "M", "one", labels={"team": "infra"})
+    await service.rotate("dev", "M")
+    meta = await service.get("dev", "M")
+    assert meta["version"] == 2 and meta["rotatedAt"] is not None and meta["labels"] == {"team": "infra"}
+    (vault,) = (await service.list("dev"))["vaults"]
+    assert vault["keys"][0]["version"] == 2
+    await service.delete("dev", "M")
+    await service.put("dev", "M", "again")
+    assert (await service.get("dev", "M"))["version"] == 1
