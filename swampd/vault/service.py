@@ -64,6 +64,21 @@ class Target:
         return {"vaultName": self.name, "vaultType": self.type, "repo": self.repo}
 
 
+def hook_is_stale(hook: dict[str, Any], now: datetime | None = None) -> bool:
+    """swamp's `RefreshHook.isStale`: never refreshed, or `ttlMs` has passed since the last refresh."""
+    last = hook.get("lastRefreshedAt")
+    if not last:
+        return True
+    try:
+        when = datetime.fromisoformat(str(last).replace("Z", "+00:00"))
+        ttl_ms = float(hook.get("ttlMs", 0))
+    except (TypeError, ValueError):
+        return True
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return ((now or datetime.now(UTC)) - when).total_seconds() * 1000 >= ttl_ms
+
+
 def format_ttl_ms(ms: int) -> str:
     """swamp's `formatTtlMs`."""
     if ms < 1000:
@@ -254,7 +269,9 @@ class VaultService:
             raise Conflict(f"vault {vault} exists in {len(matches)} repos; pass repo to choose one")
         target = self._repo_target(matches[0])
         if target.backend is None:
-            raise Unsupported(f"vault {vault} has type {target.type}; swampd serves keyring and local_encryption")
+            raise Unsupported(
+                f"vault {vault} has type {target.type}; swampd serves keyring and local_encryption"
+            )
         return target
 
     def _resolve_fresh(self, vault: str | None, repo: str | None) -> Target | None:
@@ -365,19 +382,59 @@ class VaultService:
             value = target.backend.get_warm(key)
         if value is None:
 
-            def read() -> tuple[Target, str]:
+            def read() -> tuple[Target, str, dict[str, Any] | None]:
                 # One worker-thread hop: resolve, read the file, derive the key if cold, decrypt.
                 resolved = self._resolve_sync(vault, repo)
-                return resolved, resolved.backend.get(key)
+                return resolved, resolved.backend.get(key), resolved.backend.get_refresh_hook(key)
 
             if repo is None and (vault is None or vault == self.host.name):
-                target, value = await self._run(self._host_target(), read)
+                target, value, hook = await self._run(self._host_target(), read)
             else:
-                target, value = await anyio.to_thread.run_sync(read)
+                target, value, hook = await anyio.to_thread.run_sync(read)
+            if hook is not None and hook_is_stale(hook):
+                value = await self._refresh(target, key, value, caller)
         assert target is not None
         self._audit_now(target, "get", key, caller)
         self._emit("vault.read", target, key)
         return {**self._reply_head(target, key), "value": value, "revealed": True}
+
+    async def _refresh(self, target: Target, key: str, stale_value: str, caller: str) -> str:
+        """Run a stale refresh hook like swamp's `VaultService.get`: store and return the new
+        value; on failure log (without output) and return the stored, stale value."""
+        async with self._key_lock(target, key):
+            hook = await self._run(target, target.backend.get_refresh_hook, key)
+            if hook is None or not hook_is_stale(hook) or not isinstance(hook.get("command"), str):
+                return str(await self._run(target, target.backend.get, key))  # refreshed meanwhile
+            self._rotations += 1
+            try:
+                value = await anyio.to_thread.run_sync(
+                    partial(
+                        run_refresh_command,
+                        hook["command"],
+                        timeout=self.settings.refresh_timeout,
+                        cwd=target.repo,
+                    )
+                )
+                await self._store(target, key, value, labels=None, rotated=True)
+                await self._run(
+                    target, target.backend.put_refresh_hook, key, {**hook, "lastRefreshedAt": iso_now()}
+                )
+            except SwampdError as exc:
+                log.warning(
+                    "vault: refresh hook of %s/%s failed (%s); serving the stored value",
+                    target.name,
+                    key,
+                    exc.kind,
+                )
+                self._emit(
+                    "vault.refresh.failed", target, key, error={"kind": exc.kind, "message": exc.message}
+                )
+                return stale_value
+            finally:
+                self._rotations -= 1
+        self._audit_now(target, "put", key, caller.replace("vault.get", "vault.refresh"))
+        self._emit("vault.refreshed", target, key)
+        return value
 
     @staticmethod
     def _reply_head(target: Target, key: str) -> dict[str, Any]:
@@ -584,6 +641,7 @@ class VaultService:
         now = datetime.now(UTC)
         start = parse_time(since, now=now, param="since") or datetime.fromtimestamp(0, UTC)
         end = parse_time(until, now=now, param="until") or now
+
         def read() -> list[dict[str, Any]]:
             trails: list[tuple[str | None, AuditTrail]] = []
             if repo is None:

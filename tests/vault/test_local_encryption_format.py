@@ -30,6 +30,7 @@ from .swamp_format import (
     swamp_encrypt,
     write_swamp_key_file,
     write_swamp_secret,
+    write_text,
 )
 
 pytestmark = pytest.mark.anyio
@@ -226,3 +227,17 @@ def test_envelope_roundtrips_with_the_independent_implementation(value: str, mat
     assert swamp_decrypt(ours, material) == value
     theirs = envelope.Envelope.from_text(swamp_encrypt(value, material))
     assert envelope.open_envelope(theirs, envelope.derive_key(material, theirs.salt)).decode("utf-8") == value
+
+
+async def test_honours_a_refresh_hook_swamp_wrote(service: VaultService, repo: Repo) -> None:
+    write_swamp_key_file(repo.root, "dev", MATERIAL)
+    write_swamp_secret(repo.root, "dev", "HOOKED", "stale", MATERIAL)
+    hook = {"command": "echo from-swamp-hook", "ttlMs": 3000000, "ttl": "50m", "lastRefreshedAt": None}
+    refresh_dir = os.path.join(repo.secrets_dir("dev"), ".refresh")
+    os.makedirs(refresh_dir, mode=0o700)
+    write_text(os.path.join(refresh_dir, "HOOKED.enc"), swamp_encrypt(json.dumps(hook), MATERIAL))
+    assert (await service.get("dev", "HOOKED", reveal=True))["value"] == "from-swamp-hook"
+    stored = json.loads(swamp_decrypt(read_text(os.path.join(refresh_dir, "HOOKED.enc")), MATERIAL))
+    assert stored["command"] == "echo from-swamp-hook" and stored["lastRefreshedAt"].endswith("Z")
+    secret = read_text(os.path.join(repo.secrets_dir("dev"), "HOOKED.enc"))
+    assert swamp_decrypt(secret, MATERIAL) == "from-swamp-hook"

@@ -132,3 +132,36 @@ async def test_repo_secrets_show_rotation_version_and_labels(service: VaultServi
     await service.delete("dev", "M")
     await service.put("dev", "M", "again")
     assert (await service.get("dev", "M"))["version"] == 1
+
+
+COUNTING = 'n=$(cat .count 2>/dev/null || echo 0); n=$((n+1)); echo $n > .count; echo "refreshed-$n"'
+
+
+async def test_a_stale_refresh_hook_runs_on_read_like_swamp(service: VaultService, repo: Repo, events: Events) -> None:
+    # A hook never run is stale: the first read runs it; within the ttl later reads do not.
+    await service.put("dev", "H", "initial", refresh_command=COUNTING, refresh_ttl=3600)
+    assert (await service.get("dev", "H", reveal=True))["value"] == "refreshed-1"
+    assert (await service.get("dev", "H", reveal=True))["value"] == "refreshed-1"
+    assert "vault.refreshed" in events.types()
+
+
+async def test_an_expired_hook_runs_again(service: VaultService, repo: Repo) -> None:
+    await service.put("dev", "H", "initial", refresh_command=COUNTING, refresh_ttl=0.001)
+    assert (await service.get("dev", "H", reveal=True))["value"] == "refreshed-1"
+    assert (await service.get("dev", "H", reveal=True))["value"] == "refreshed-2"
+
+
+async def test_a_failing_hook_on_read_serves_the_stored_value(service: VaultService, events: Events) -> None:
+    await service.put("dev", "H", "stored-value", refresh_command="echo nope; exit 2", refresh_ttl=1)
+    assert (await service.get("dev", "H", reveal=True))["value"] == "stored-value"
+    failed = [d for _, d in events.items if d["type"] == "vault.refresh.failed"]
+    assert failed and failed[0]["error"]["kind"] == "call_failed"
+
+
+@pytest.mark.keyring
+async def test_host_vault_refresh_hook_on_read(host_service: VaultService, tmp_path) -> None:
+    await host_service.put(None, "H", "initial", refresh_command=f"cd {tmp_path} && {COUNTING}", refresh_ttl=3600)
+    assert (await host_service.get(None, "H", reveal=True))["value"] == "refreshed-1"
+    assert (await host_service.get(None, "H", reveal=True))["value"] == "refreshed-1"
+    meta = await host_service.get(None, "H")
+    assert meta["version"] == 2 and meta["rotatedAt"] is not None
