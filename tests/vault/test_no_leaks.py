@@ -97,6 +97,7 @@ def test_secret_values_never_leak(
             "rotated-in",
             "cli-put",
             "cli-fail",
+            "hook-fail",
         )
     }
     # A second vault whose secret was written with other key material (wrong key).
@@ -170,6 +171,11 @@ def test_secret_values_never_leak(
         )
         rec.call("vault.rotate", {"vault": "dev", "key": "ROT", "repo": r, "command": f"echo {values['rotated-in']}"})
         rec.call("vault.rotate", {"vault": "host", "key": "HOST_K", "length": 24})
+        # a refresh hook failing on read: the stored value is served, the output goes nowhere
+        hook_cmd = f"echo {values['hook-fail']}; echo {values['hook-fail']} >&2; exit 3"
+        rec.call("vault.put", {"vault": "dev", "key": "HOOK", "value": "hook-seed", "repo": r,
+                               "refresh_command": hook_cmd, "refresh_ttl": 1})
+        assert rec.call("vault.get", {"vault": "dev", "key": "HOOK", "repo": r, "reveal": True})["value"] == "hook-seed"
         rec.call("vault.audit", {})
         # locked: every value operation refused
         rec.call("vault.lock", {})
@@ -212,6 +218,7 @@ def test_secret_values_never_leak(
     stop.set()
     follower.join(10)
     assert any(e["params"]["data"]["type"] == "vault.rotate.failed" for e in events)
+    assert any(e["params"]["data"]["type"] == "vault.refresh.failed" for e in events)
     daemon.stop()
 
     hits: list[tuple[str, str]] = []
