@@ -266,6 +266,25 @@ class Coalescer:
             raise _copy_error(flight.error)
         return flight.result  # type: ignore[no-any-return]
 
+    async def call(
+        self,
+        method: str,
+        params: Any,
+        fn: Callable[[], Awaitable[T]],
+        *,
+        scope: str = "",
+        model: str | None = None,
+        peer: Peer | None = None,
+    ) -> T:
+        """Opt an RPC method in: coalesce on `canonical_key(method, params, scope)`.
+
+        The caller detaches as soon as its process exits (see `while_peer_lives`).
+        """
+        key = canonical_key(method, params, scope)
+        return await while_peer_lives(
+            peer, lambda: self.run(key, fn, method=method, model=model, peer=peer)
+        )
+
     def hold(
         self, key: str, fn: Callable[[], Awaitable[Any]], *, method: str, model: str | None = None
     ) -> Flight:

@@ -298,3 +298,28 @@ async def wait_until(predicate: Any) -> None:
     with anyio.fail_after(10):
         while not predicate():
             await anyio.sleep(0.001)
+
+
+async def test_call_coalesces_on_the_canonical_key() -> None:
+    executions = 0
+    gate = anyio.Event()
+
+    async def fetch() -> str:
+        nonlocal executions
+        executions += 1
+        await gate.wait()
+        return "v"
+
+    out: list[str] = []
+    async with Coalescer() as co:
+        async def caller(params: dict[str, Any]) -> None:
+            out.append(await co.call("data.get", params, fetch, scope="/repo", model="m"))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(caller, {"model": "m", "name": "n", "version": 1})
+            tg.start_soon(caller, {"version": 1, "name": "n", "model": "m"})
+            await wait_until(lambda: co.stats()["waiters"] == 2)
+            assert co.inflight()[0]["key"] == canonical_key(
+                "data.get", {"model": "m", "name": "n", "version": 1}, "/repo")
+            gate.set()
+    assert out == ["v", "v"] and executions == 1
