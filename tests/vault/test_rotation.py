@@ -165,3 +165,18 @@ async def test_host_vault_refresh_hook_on_read(host_service: VaultService, tmp_p
     assert (await host_service.get(None, "H", reveal=True))["value"] == "refreshed-1"
     meta = await host_service.get(None, "H")
     assert meta["version"] == 2 and meta["rotatedAt"] is not None
+
+
+async def test_busy_while_a_rotation_runs(service: VaultService, events: Events, tmp_path) -> None:
+    gate = tmp_path / "gate"
+    await service.put("dev", "B", "old")
+    assert service.busy_reason() is None
+    command = f"while [ ! -e {gate} ]; do sleep 0.01; done; echo new"
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(lambda: service.rotate("dev", "B", command=command, timeout=60))
+        while "vault.rotate.started" not in events.types():
+            await anyio.sleep(0.01)
+        assert service.busy_reason() == "1 vault rotation(s)"
+        await anyio.to_thread.run_sync(gate.touch)
+    assert service.busy_reason() is None
+    assert (await service.get("dev", "B", reveal=True))["value"] == "new"
