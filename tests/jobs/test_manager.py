@@ -37,17 +37,34 @@ async def submit_many(manager: JobManager, specs: list[dict[str, Any]], **kw: An
     return results
 
 
+async def gated_submit_many(manager: JobManager, specs: list[dict[str, Any]], gate: Path,
+                            **kw: Any) -> list[dict]:
+    """Submit all at once; the stand-ins wait on `gate`, opened once every caller waits."""
+    results: list[dict[str, Any]] = [{}] * len(specs)
+
+    async def one(i: int) -> None:
+        results[i] = await manager.submit("swamp", specs[i], **kw)
+
+    async with anyio.create_task_group() as tg:
+        for i in range(len(specs)):
+            tg.start_soon(one, i)
+        await wait_for(lambda: manager._coalescer.stats()["waiters"] == len(specs))
+        await anyio.to_thread.run_sync(gate.touch)
+    return results
+
+
 async def test_identical_runs_execute_once_and_share_the_result(
-    manager: JobManager, repo: str, fake_env: dict[str, str]
+    manager: JobManager, repo: str, fake_env: dict[str, str], tmp_path: Path
 ) -> None:
-    results = await submit_many(manager, [spec(repo, sleep="0.5")] * 50)
+    gate = tmp_path / "gate"
+    results = await gated_submit_many(manager, [spec(repo, gate=str(gate))] * 50, gate)
     assert len(executions(fake_env)) == 1
     assert all(r == results[0] for r in results[1:])
     first = results[0]
     assert first["state"] == "succeeded" and first["exit_code"] == 0
     assert first["result"]["status"] == "succeeded"
     assert first["result"]["modelName"] == "m1" and first["result"]["methodName"] == "sync"
-    assert first["result"]["methodArguments"] == {"sleep": "0.5"}
+    assert first["result"]["methodArguments"] == {"gate": str(gate)}
     assert len(await manager.list()) == 1
 
 
@@ -67,38 +84,45 @@ async def test_different_models_run_concurrently_up_to_the_host_limit(
     manager = make_manager(tmp_path / "s2", fake_env, coalescer, max_concurrent=2)
     await manager.start()
     try:
-        specs = [spec(repo, model=f"m{i}", sleep="0.3") for i in range(4)]
+        gate = tmp_path / "gate"
+        specs = [spec(repo, model=f"m{i}", gate=str(gate)) for i in range(4)]
         async with anyio.create_task_group() as tg:
             for s in specs:
                 tg.start_soon(manager.submit, "swamp", s)
             await wait_for(lambda: len(executions(fake_env)) == 2)
-            states = sorted(j["state"] for j in await manager.list())
+            await wait_for(lambda: len(manager._live) == 4)
+            states = sorted([(await manager.get(i))["state"] for i in list(manager._live)])
             assert states == ["queued", "queued", "running", "running"]
+            await anyio.to_thread.run_sync(gate.touch)
         assert len(executions(fake_env)) == 4
     finally:
         await manager.aclose()
 
 
 async def test_different_args_are_never_merged(
-    manager: JobManager, repo: str, fake_env: dict[str, str]
+    manager: JobManager, repo: str, fake_env: dict[str, str], tmp_path: Path
 ) -> None:
-    specs = [spec(repo, n=str(i)) for i in range(5)] + [spec(repo, model="m2"), spec(repo, method="other")]
-    results = await submit_many(manager, specs)
+    gate = str(tmp_path / "gate")
+    specs = [spec(repo, n=str(i), gate=gate) for i in range(5)] + [
+        spec(repo, model="m2", gate=gate), spec(repo, method="other", gate=gate)]
+    results = await gated_submit_many(manager, specs, tmp_path / "gate")
     assert len(executions(fake_env)) == 7
     assert len({r["id"] for r in results}) == 7
     assert sorted(e["inputs"].get("n", "") for e in executions(fake_env)) == ["", "", "0", "1", "2", "3", "4"]
 
 
 async def test_failure_reaches_every_waiter_and_the_next_call_runs_again(
-    manager: JobManager, repo: str, fake_env: dict[str, str]
+    manager: JobManager, repo: str, fake_env: dict[str, str], tmp_path: Path
 ) -> None:
-    results = await submit_many(manager, [spec(repo, sleep="0.3", fail="method_execution_failed")] * 10)
+    gate = tmp_path / "gate"
+    failing = spec(repo, gate=str(gate), fail="method_execution_failed")
+    results = await gated_submit_many(manager, [failing] * 10, gate)
     assert len(executions(fake_env)) == 1
     assert all(r == results[0] for r in results)
     assert results[0]["state"] == "failed"
     assert results[0]["exit_code"] == 1
     assert results[0]["error"]["code"] == "method_execution_failed"
-    again = await manager.submit("swamp", spec(repo, sleep="0.3", fail="method_execution_failed"))
+    again = await manager.submit("swamp", failing)
     assert len(executions(fake_env)) == 2
     assert again["id"] != results[0]["id"] and again["state"] == "failed"
 
@@ -109,9 +133,10 @@ async def test_lock_timeout_exit_code_is_kept(manager: JobManager, repo: str) ->
 
 
 async def test_a_waiter_leaving_does_not_disturb_the_others(
-    manager: JobManager, repo: str, fake_env: dict[str, str]
+    manager: JobManager, repo: str, fake_env: dict[str, str], tmp_path: Path
 ) -> None:
-    s = spec(repo, sleep="1")
+    gate = tmp_path / "gate"
+    s = spec(repo, gate=str(gate))
     got: list[dict[str, Any]] = []
     leaver = anyio.CancelScope()
 
@@ -129,6 +154,8 @@ async def test_a_waiter_leaving_does_not_disturb_the_others(
         tg.start_soon(stay)
         await wait_for(lambda: _waiters(manager) == 3)
         leaver.cancel()
+        await wait_for(lambda: _waiters(manager) == 2)
+        await anyio.to_thread.run_sync(gate.touch)
     assert len(executions(fake_env)) == 1
     assert [r["state"] for r in got] == ["succeeded", "succeeded"]
     assert got[0] == got[1]
@@ -191,13 +218,23 @@ async def test_cancel_answers_cancellation_requested_while_still_stopping(
 
 
 async def test_detached_job_runs_on_and_can_be_waited_for(
-    manager: JobManager, repo: str, fake_env: dict[str, str]
+    manager: JobManager, repo: str, fake_env: dict[str, str], tmp_path: Path
 ) -> None:
-    job = await manager.submit("swamp", spec(repo, sleep="0.3"), wait=False)
+    gate = tmp_path / "gate"
+    job = await manager.submit("swamp", spec(repo, gate=str(gate)), wait=False)
     assert job["state"] in ("queued", "running") and job["held"] is True
+    assert _waiters(manager) == 0
     # an identical waiting call joins the detached run
-    joined = await manager.submit("swamp", spec(repo, sleep="0.3"))
-    assert joined["id"] == job["id"]
+    joined: list[dict[str, Any]] = []
+
+    async def join() -> None:
+        joined.append(await manager.submit("swamp", spec(repo, gate=str(gate))))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(join)
+        await wait_for(lambda: _waiters(manager) == 1)
+        await anyio.to_thread.run_sync(gate.touch)
+    assert joined[0]["id"] == job["id"]
     assert (await manager.wait(job["id"]))["state"] == "succeeded"
     assert len(executions(fake_env)) == 1
 
