@@ -345,17 +345,22 @@ class DataService:
                     "models": [c.rstrip("/") for c in children if c.endswith("/")]}
         ref = self._ref(handle, model_type, model, "x")
         children, stale = await self._listing(handle, ref.model_dir, recursive=False)
-        items = []
-        for child in children:
-            if not child.endswith("/"):
-                continue
-            data = DataRef(ref.type, ref.model_id, child.rstrip("/"))
-            try:
-                latest, was_stale = await self.latest_version(handle, data)
-            except NotFound:
-                continue
-            stale = stale or was_stale
-            items.append({"name": data.name, "latest": latest})
+        found: dict[str, tuple[int, bool]] = {}
+        limiter = anyio.CapacityLimiter(16)
+
+        async def one(data: DataRef) -> None:
+            async with limiter:
+                try:
+                    found[data.name] = await self.latest_version(handle, data)
+                except NotFound:
+                    pass  # a name dir without any complete version
+
+        async with anyio.create_task_group() as tg:
+            for child in children:
+                if child.endswith("/"):
+                    tg.start_soon(one, DataRef(ref.type, ref.model_id, child.rstrip("/")))
+        items = [{"name": name, "latest": found[name][0]} for name in sorted(found)]
+        stale = stale or any(was_stale for _, was_stale in found.values())
         return {"repo": handle.name, "type": ref.type, "model_id": ref.model_id, "data": items, "stale": stale}
 
     # -- writes ------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import hashlib
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -17,6 +17,8 @@ from swampd.storage.base import ObjectStore
 from swampd.storage.layout import looks_like_uuid, normalize_type
 from swampd.storage.resolve import DatastoreSpec, open_store, resolve_datastore
 
+MODEL_ID_TTL = 5.0
+
 
 @dataclass
 class RepoHandle:
@@ -25,6 +27,8 @@ class RepoHandle:
     spec: DatastoreSpec
     store: ObjectStore
     swamp_datastore: str | None = None
+    model_ids: dict[tuple[str, str], tuple[str, float]] = field(default_factory=dict)
+    """Model name -> id, read from `models/{type}/{name}.yaml` (re-read after MODEL_ID_TTL)."""
 
     @property
     def store_id(self) -> str:
@@ -182,6 +186,15 @@ def resolve_model_id(repo: RepoHandle, model_type: str, model: str) -> str:
         raise InvalidParams("model must be a model id or name")
     if looks_like_uuid(model):
         return model
+    cached = repo.model_ids.get((model_type, model))
+    if cached is not None and time.monotonic() - cached[1] < MODEL_ID_TTL:
+        return cached[0]
+    resolved = _read_model_id(repo, model_type, model)
+    repo.model_ids[(model_type, model)] = (resolved, time.monotonic())
+    return resolved
+
+
+def _read_model_id(repo: RepoHandle, model_type: str, model: str) -> str:
     normalized = normalize_type(model_type)
     for candidate in (os.path.join(repo.path, "models", *normalized.split("/"), f"{model}.yaml"),
                       os.path.join(repo.path, "models", model_type, f"{model}.yaml")):

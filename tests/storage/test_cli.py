@@ -41,3 +41,18 @@ def test_data_cache_repo_commands(daemon: Any, run_cli: Any, repos_factory: Repo
     assert run_cli("--json", "repo", "ls").json()[0]["name"] == "cli-repo"
     assert run_cli("repo", "rm", "cli-repo").returncode == 0
     assert run_cli("--json", "repo", "ls").json() == []
+
+
+def test_swamp_datastore_from_the_callers_shell(daemon: Any, run_cli: Any, daemon_env: dict[str, str],
+                                                repos_factory: RepoFactory, workdir: Any) -> None:
+    """The daemon's environment is not the caller's: the CLI passes SWAMP_DATASTORE along."""
+    repo = repos_factory.make("filesystem")
+    elsewhere = workdir / "elsewhere"
+    elsewhere.mkdir()
+    env = {**daemon_env, "SWAMP_DATASTORE": f"filesystem:{elsewhere}"}
+    put = run_cli("--json", "data", "put", "t", MODEL, "x", "--text", "hi", cwd=str(repo), env=env)
+    assert put.returncode == 0, put
+    assert (elsewhere / "data" / "t" / MODEL / "x" / "latest").read_bytes() == b"1"
+    assert not (repo / ".swamp" / "data").exists()
+    listed = run_cli("--json", "repo", "ls").json()
+    assert listed[0]["datastore"]["source"] == "env"
