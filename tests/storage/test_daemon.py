@@ -137,3 +137,25 @@ def test_postgres_down_through_the_daemon(daemon: Any, repos_factory: RepoFactor
         got = c.call("data.get", ref)
         assert (got["content"], got["stale"]) == ("three", False)
         assert c.call("datastore.health")["healthy"] is True
+
+
+def test_cache_events_reach_subscribers(daemon: Any, repos_factory: RepoFactory) -> None:
+    repo = repos_factory.make("filesystem")
+    with daemon.client() as c, daemon.client() as watcher:
+        c.call("repos.register", {"path": str(repo), "name": "ev"})
+        for i in range(3):
+            c.call("data.put", {"repo": "ev", "type": "t", "model": MODEL, "name": f"n{i}", "content": "v"})
+        c.call("cache.evict", {"repo": "ev", "all": True})
+        watcher.subscribe(["cache"])
+        job = c.call("cache.prefetch", {"repo": "ev", "type": "t", "model": MODEL})
+        seen: list[dict[str, Any]] = []
+        while not any(e.get("type") == "cache.prefetch" and e.get("state") == "done" for e in seen):
+            note = watcher.next_notification(timeout=30)
+            assert note["params"]["topic"] == "cache"
+            seen.append(note["params"]["data"])
+        done = [e for e in seen if e.get("id") == job["id"] and e["state"] == "done"][-1]
+        assert (done["total"], done["fetched"]) == (6, 6)
+        for _ in range(200):
+            c.call("data.get", {"repo": "ev", "type": "t", "model": MODEL, "name": "n0"})
+        activity = watcher.next_notification(timeout=30)["params"]["data"]
+        assert activity["type"] == "cache.activity" and activity["hits"] + activity["misses"] >= 1
