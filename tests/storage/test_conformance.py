@@ -213,3 +213,17 @@ async def test_lock_contention_timeout_and_stale_takeover(backend: str, repos_fa
         other.release()
 
     await anyio.to_thread.run_sync(scenario)
+
+
+@pytest.mark.s3
+async def test_one_s3_client_per_datastore(repos_factory: RepoFactory, service: Any) -> None:
+    first = repos_factory.make("s3")
+    second = repos_factory.root / "second"
+    second.mkdir()
+    (second / ".swamp.yaml").write_text((first / ".swamp.yaml").read_text())  # same bucket and prefix
+    a, b = service.repos.get(str(first)), service.repos.get(str(second))
+    assert a.store is b.store and a.store_id == b.store_id
+    await service.put(str(first), "t", MODEL, "x", b"1")
+    client = a.store.client
+    await service.get(str(second), "t", MODEL, "x")
+    assert a.store.client is client  # built once, reused

@@ -44,3 +44,28 @@ def test_type_normalisation_is_idempotent(segments: list[str], sep: str) -> None
     normalized = normalize_type(sep.join(segments))
     assert normalize_type(normalized) == normalized
     assert normalized == "/".join(s.lower() for s in segments)
+
+
+def test_transient_errors_are_retried_a_bounded_number_of_times() -> None:
+    import pytest
+
+    from swampd.storage.base import StoreDown, TransientError, retry
+
+    calls: list[int] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise TransientError("connection reset")
+        return "ok"
+
+    assert retry(flaky, base_delay=0.001) == "ok" and len(calls) == 3
+    calls.clear()
+
+    def down() -> str:
+        calls.append(1)
+        raise TransientError("unreachable")
+
+    with pytest.raises(StoreDown):
+        retry(down, attempts=4, base_delay=0.001)
+    assert len(calls) == 4
