@@ -222,3 +222,21 @@ def test_calls_cancel_ends_a_run_for_every_waiter(
     assert outs[0]["result"]["state"] == "cancelled"
     assert daemon.call("calls.inflight")["calls"] == []
     assert gone(recorded_pids(fake_env))
+
+
+def test_cancel_request_detaches_the_waiter(daemon: Any, repo: str, fake_env: dict[str, str]) -> None:
+    params = {"model": "m1", "method": "slow", "repo": repo, "inputs": {"sleep": "3600"}}
+    with daemon.client() as first, daemon.client() as second:
+        first_id = first.request("jobs.submit", params)
+        second_id = second.request("jobs.submit", params)
+        wait_until(lambda: daemon.call("calls.stats")["waiters"] == 2)
+        first.cancel(first_id)
+        reply = first.wait_reply(first_id)
+        assert reply["error"]["code"] == -32800
+        wait_until(lambda: daemon.call("calls.stats")["waiters"] == 1)
+        [job] = daemon.call("jobs.list")["jobs"]
+        assert job["state"] == "running"
+        second.cancel(second_id)
+        assert second.wait_reply(second_id)["error"]["code"] == -32800
+    wait_until(lambda: daemon.call("jobs.get", {"id": job["id"]})["state"] == "cancelled")
+    assert gone(recorded_pids(fake_env))
