@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.theme import Theme
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
@@ -120,6 +121,8 @@ class DashApp(App[None]):
 
     def on_unmount(self) -> None:
         self._stop.set()
+        if self._timer is not None:
+            self._timer.stop()
         if self._log_stop is not None:
             self._log_stop.set()
         self.source.close()
@@ -154,8 +157,14 @@ class DashApp(App[None]):
     # -- refresh -----------------------------------------------------------------------------
 
     def _on_tick(self) -> None:
-        if self.paused:
+        if self.paused or self._stop.is_set():
             return
+        try:
+            self._tick_panes()
+        except NoMatches:  # shutting down: the panes are already gone
+            return
+
+    def _tick_panes(self) -> None:
         self.tick += 1
         names = {"overview"}
         pane = self.active_pane()
@@ -186,6 +195,12 @@ class DashApp(App[None]):
         self.post_message(Fetched(results))
 
     def on_fetched(self, message: Fetched) -> None:
+        try:
+            self._show_fetched(message)
+        except NoMatches:  # shutting down: the panes are already gone
+            return
+
+    def _show_fetched(self, message: Fetched) -> None:
         for name, results in message.results.items():
             pane = self.pane_named(name)
             try:
@@ -230,6 +245,12 @@ class DashApp(App[None]):
             self._stop.wait(1.0)
 
     def on_events_arrived(self, message: EventsArrived) -> None:
+        try:
+            self._apply_events(message)
+        except NoMatches:  # shutting down: the panes are already gone
+            return
+
+    def _apply_events(self, message: EventsArrived) -> None:
         by_topic: dict[str, list[dict[str, Any]]] = {}
         for event in message.events:
             by_topic.setdefault(str(event.get("topic")), []).append(event)
@@ -245,6 +266,12 @@ class DashApp(App[None]):
                     self.notify(f"{pane.NAME}: cannot apply an event ({exc})", severity="error")
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
+        try:
+            self._connection_changed(message)
+        except NoMatches:  # shutting down: the panes are already gone
+            return
+
+    def _connection_changed(self, message: ConnectionChanged) -> None:
         before = self.connected
         self.connected = message.up
         if message.up and before is False:
@@ -367,6 +394,8 @@ class DashApp(App[None]):
         self.call_from_thread(self._action_done, result, done, on_result)
 
     def _action_done(self, result: Any, done: str, on_result: Callable[[dict[str, Any]], None] | None) -> None:
+        if self._stop.is_set():
+            return
         try:
             text = done.format(**result) if isinstance(result, dict) else done
         except (KeyError, IndexError, ValueError):
@@ -401,7 +430,10 @@ class DashApp(App[None]):
             return
 
     def on_log_lines(self, message: LogLines) -> None:
-        self.pane(JobsPane).append_log(message.job_id, message.lines)
+        try:
+            self.pane(JobsPane).append_log(message.job_id, message.lines)
+        except NoMatches:  # shutting down: the panes are already gone
+            return
 
     # -- palette and themes ----------------------------------------------------------------
 
