@@ -1,0 +1,144 @@
+"""The console's pure parts: the config writer, theme files, the keyed table, the CLI entry."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.app import App, ComposeResult
+
+from tests.conftest import REPO_ROOT
+from themes import ThemeFileError, load_themes, resolve_name, theme_fields
+from tui import settings
+from tui.widgets.table import LiveTable
+
+pytestmark = pytest.mark.tui
+
+
+class TestConfigWriter:
+    def test_adds_a_dash_table_and_keeps_everything_else(self, tmp_path: Path) -> None:
+        config = tmp_path / "config.toml"
+        original = '# my host\n[daemon]\nidle_timeout = 60  # short\n\n[cache]\nstaleness = 5\n'
+        config.write_text(original)
+        settings.save_theme(config, "swamp-light")
+        text = config.read_text()
+        assert text.startswith(original)
+        parsed = tomllib.loads(text)
+        assert parsed == {"daemon": {"idle_timeout": 60}, "cache": {"staleness": 5}, "dash": {"theme": "swamp-light"}}
+        assert config.stat().st_mode & 0o777 == 0o600
+
+    def test_replaces_the_key_in_place(self, tmp_path: Path) -> None:
+        config = tmp_path / "config.toml"
+        config.write_text('[dash]\nrefresh = 3\ntheme = "swamp-dark"\n[daemon]\nautostart = false\n')
+        settings.save_theme(config, 'odd "name"')
+        parsed = tomllib.loads(config.read_text())
+        assert parsed == {"dash": {"refresh": 3, "theme": 'odd "name"'}, "daemon": {"autostart": False}}
+        assert settings.DashSettings.load(config) == settings.DashSettings(theme='odd "name"', refresh=3.0)
+
+    def test_creates_the_file(self, tmp_path: Path) -> None:
+        config = tmp_path / "sub" / "config.toml"
+        settings.save_theme(config, "swamp-high-contrast")
+        assert tomllib.loads(config.read_text()) == {"dash": {"theme": "swamp-high-contrast"}}
+
+    def test_bad_or_missing_config_gives_defaults(self, tmp_path: Path) -> None:
+        bad = tmp_path / "bad.toml"
+        bad.write_text("[dash\n")
+        assert settings.DashSettings.load(bad) == settings.DashSettings()
+        assert settings.DashSettings.load(tmp_path / "none.toml") == settings.DashSettings()
+        slow = tmp_path / "slow.toml"
+        slow.write_text("[dash]\nrefresh = 0.1\n")
+        assert settings.DashSettings.load(slow).refresh == settings.MIN_REFRESH
+
+
+class TestThemes:
+    def test_dark_light_and_high_contrast_ship(self) -> None:
+        themes = {t.name: t for t in load_themes()}
+        assert {"swamp-dark", "swamp-light", "swamp-high-contrast"} <= set(themes)
+        assert themes["swamp-dark"].dark and not themes["swamp-light"].dark
+        assert resolve_name("light") == "swamp-light" and resolve_name("swamp-dark") == "swamp-dark"
+
+    def test_unknown_fields_are_refused(self, tmp_path: Path) -> None:
+        (tmp_path / "x.toml").write_text('name = "x"\nprimary = "#fff"\nprimray = "#000"\n')
+        with pytest.raises(ThemeFileError, match="primray"):
+            theme_fields(tmp_path / "x.toml")
+
+
+class TableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield CountingTable([("a", "A"), ("b", "B")], id="t", order=lambda key, row: key)
+
+
+class CountingTable(LiveTable):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ops: list[tuple[str, Any]] = []
+
+    def update_cell(self, row_key: Any, column_key: Any, value: Any, *, update_width: bool = False) -> None:
+        self.ops.append(("update", (str(row_key), str(column_key), value)))
+        super().update_cell(row_key, column_key, value, update_width=update_width)
+
+    def add_row(self, *cells: Any, **kwargs: Any) -> Any:
+        self.ops.append(("add", kwargs.get("key")))
+        return super().add_row(*cells, **kwargs)
+
+    def remove_row(self, row_key: Any) -> None:
+        self.ops.append(("remove", str(row_key)))
+        super().remove_row(row_key)
+
+
+@pytest.mark.anyio
+async def test_live_table_touches_only_what_changed() -> None:
+    app = TableApp()
+    async with app.run_test() as pilot:
+        table = app.query_one(CountingTable)
+        rows = {f"k{i:04d}": (i, "x") for i in range(1000)}
+        table.sync(rows)
+        assert table.row_count == 1000
+        table.ops.clear()
+        changed = dict(rows)
+        changed["k0500"] = (500, "y")
+        del changed["k0007"]
+        changed["k9999"] = (9999, "new")
+        table.sync(changed)
+        assert sorted(table.ops, key=str) == sorted(
+            [("update", ("k0500", "b", "y")), ("remove", "k0007"), ("add", "k9999")], key=str)
+        assert table.visible_keys()[-1] == "k9999"
+        table.ops.clear()
+        table.set_filter("new")
+        assert table.visible_keys() == ["k9999"]
+        table.set_filter("")
+        assert table.row_count == 1000
+        table.update_fields("k0001", b="z")
+        assert table.get_row("k0001") == [1, "z"]
+        await pilot.pause()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def test_swamp_rpc_never_imports_textual(tmp_path: Path) -> None:
+    code = ("import sys\nfrom cli.main import main\n"
+            "try:\n    main(['rpc', '--list'])\nexcept SystemExit:\n    pass\n"
+            "print('textual' in sys.modules, 'tui' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+                         env={"SWAMPD_AUTOSTART": "0", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+                              "SWAMPD_HOME": str(tmp_path)})
+    assert out.stdout.strip().splitlines()[-1] == "False False", out
+
+
+def test_dash_command_wants_a_terminal(run_cli: Any) -> None:
+    result = run_cli("dash")
+    assert result.returncode == 2
+    assert "needs a terminal" in result.stderr
+
+
+def test_dash_help_lists_the_options(run_cli: Any) -> None:
+    result = run_cli("dash", "--help")
+    assert result.returncode == 0
+    assert all(opt in result.stdout for opt in ("--read-only", "--theme", "--refresh"))
