@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import struct
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,8 @@ log = logging.getLogger("swampd.connection")
 
 _ids = itertools.count(1)
 _PEERCRED = struct.Struct("3i")
+
+EAGER_TASKS = sys.version_info >= (3, 12)
 
 NOTIFY_BUFFER_LIMIT = 8 * 1024 * 1024
 """Bytes of unsent output above which notifications for a slow client are dropped (and counted)."""
@@ -232,7 +235,10 @@ class ClientConnection(asyncio.Protocol, Connection):
         state = self._hub.services.state
         state.requests_in_flight += 1
         state.requests_total += 1
-        task = asyncio.get_running_loop().create_task(self._run(obj))
+        if EAGER_TASKS:  # 3.12+: a handler that never suspends completes right here
+            task = asyncio.Task(self._run(obj), loop=asyncio.get_running_loop(), eager_start=True)
+        else:
+            task = asyncio.get_running_loop().create_task(self._run(obj))
         # Bookkeeping and the reply live in a done-callback: a task cancelled before its first
         # step never runs its own `try`/`finally`.
         task.add_done_callback(functools.partial(self._finished, obj, key))
