@@ -144,7 +144,7 @@ class Client:
             if end >= 0:
                 line, self._buffer = self._buffer[:end], self._buffer[end + 1:]
                 return line
-            chunk = self._sock.recv(262144)
+            chunk = self._sock.recv(65536)  # below malloc's mmap threshold: no mmap per call
             if not chunk:
                 raise ConnectionClosed("the daemon closed the connection")
             self._buffer += chunk
