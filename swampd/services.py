@@ -113,16 +113,10 @@ class Services:
         from swampd.vault.settings import VaultSettings
 
         def repo_dirs() -> list[str]:
-            repos = getattr(self, "repos", None)  # the repo registry, when this build has one
-            return [r["path"] for r in repos.list() if r.get("path")] if repos is not None else []
+            return [r["path"] for r in self.repos.list() if r.get("path")]
 
         def resolve_repo(name: str) -> str:
-            from swampd.errors import NotFound
-
-            repos = getattr(self, "repos", None)
-            if repos is None:
-                raise NotFound(f"repo {name} is not registered")
-            return str(repos.get(name).path)
+            return str(self.repos.get(name).path)
 
         service = VaultService(
             VaultSettings.from_mapping(self.config.section("vault")),
