@@ -14,6 +14,7 @@ import functools
 import itertools
 import logging
 import os
+import select
 import socket
 import struct
 import sys
@@ -33,6 +34,9 @@ _ids = itertools.count(1)
 _PEERCRED = struct.Struct("3i")
 
 EAGER_TASKS = sys.version_info >= (3, 12)
+
+HANGUP_POLL_INTERVAL = 0.25
+"""Seconds between checks for a full close while a half-closed client still awaits replies."""
 
 NOTIFY_BUFFER_LIMIT = 8 * 1024 * 1024
 """Bytes of unsent output above which notifications for a slow client are dropped (and counted)."""
@@ -151,7 +155,26 @@ class ClientConnection(asyncio.Protocol, Connection):
     def eof_received(self) -> bool:
         self._eof = True
         self._close_when_idle()
+        self._watch_hangup()
         return True  # keep the transport open for the replies still to come
+
+    def _watch_hangup(self) -> None:
+        """After end of input, tell a half-close (the client still reads) from a full close.
+
+        A client that closed its socket entirely will never read a reply: its requests are
+        cancelled at once (a shared call only loses a waiter) instead of when a reply fails.
+        """
+        if self._closed or not self._in_flight or self._transport is None:
+            return
+        sock = self._transport.get_extra_info("socket")
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLHUP)
+        if any(events & select.POLLHUP for _, events in poller.poll(0)):
+            log.info("connection %s (pid %s) hung up with %d request(s) in flight", self.id, self.peer.pid,
+                     len(self._in_flight))
+            self._transport.abort()  # connection_lost cancels the in-flight requests
+            return
+        asyncio.get_running_loop().call_later(HANGUP_POLL_INTERVAL, self._watch_hangup)
 
     def connection_lost(self, exc: Exception | None) -> None:
         was_open = not self._closed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from swampd import protocol
 
@@ -164,3 +165,26 @@ def test_subscribe_unknown_topic_is_invalid_params(daemon):
     with daemon.client() as c:
         reply = exchange(c, '{"jsonrpc": "2.0", "method": "events.subscribe", "params": {"topics": ["nope"]}, "id": 1}')
     assert reply["error"]["code"] == protocol.INVALID_PARAMS
+
+
+def test_half_closed_client_still_gets_its_reply(daemon):
+    with daemon.client() as c:
+        request_id = c.request("rpc.sleep", {"seconds": 0.5})
+        c._sock.shutdown(1)  # SHUT_WR: done sending, still reading
+        assert c.wait_reply(request_id)["result"] == {"slept": 0.5}
+
+
+def test_fully_closed_client_has_its_requests_cancelled(daemon):
+    c = daemon.client()
+    c.request("rpc.sleep", {"seconds": 60})
+    deadline = time.monotonic() + 10
+    while daemon.call("daemon.status")["requests_in_flight"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    c.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if daemon.call("daemon.status")["requests_in_flight"] == 1:  # only the status call itself
+            break
+        time.sleep(0.05)
+    assert daemon.call("daemon.status")["requests_in_flight"] == 1
+    assert "hung up with 1 request(s) in flight" in daemon.log()
