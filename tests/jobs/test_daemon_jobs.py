@@ -240,3 +240,20 @@ def test_cancel_request_detaches_the_waiter(daemon: Any, repo: str, fake_env: di
         assert second.wait_reply(second_id)["error"]["code"] == -32800
     wait_until(lambda: daemon.call("jobs.get", {"id": job["id"]})["state"] == "cancelled")
     assert gone(recorded_pids(fake_env))
+
+
+def test_a_closed_socket_detaches_while_its_process_lives_on(
+    daemon: Any, repo: str, fake_env: dict[str, str]
+) -> None:
+    params = {"model": "m1", "method": "slow", "repo": repo, "inputs": {"sleep": "3600"}}
+    first, second = daemon.client(), daemon.client()
+    first.request("jobs.submit", params)
+    second.request("jobs.submit", params)
+    wait_until(lambda: daemon.call("calls.stats")["waiters"] == 2)
+    first.close()  # this (test) process keeps running: only the socket tells
+    wait_until(lambda: daemon.call("calls.stats")["waiters"] == 1)
+    [job] = daemon.call("jobs.list")["jobs"]
+    assert job["state"] == "running"
+    second.close()
+    wait_until(lambda: daemon.call("jobs.get", {"id": job["id"]})["state"] == "cancelled")
+    assert gone(recorded_pids(fake_env))
