@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 Publish = Callable[[str, dict[str, Any]], None]
 TOPIC = "jobs"
+REDACTED = "<redacted>"
 LOG_CHUNK = 64 * 1024
 MAX_LOG_READ = 4 * 1024 * 1024
 
@@ -66,6 +67,8 @@ class JobManager:
         self._key_jobs: dict[str, str] = {}  # flight key -> job id
         self._procs: dict[str, Process] = {}
         self._cancel_reasons: dict[str, str] = {}
+        self._env_values: dict[str, dict[str, str]] = {}
+        """Job id -> the env values it was submitted with: in memory only, never in a record."""
         self._model_locks: dict[tuple[str, str], anyio.Lock] = {}
         self._slots = anyio.Semaphore(settings.max_concurrent)
         self.reaped: list[dict[str, Any]] = []
@@ -174,6 +177,10 @@ class JobManager:
     def _new_job(self, kind: JobKind, spec: dict[str, Any], key: str | None, *,
                  detached: bool) -> Job:
         job_id = uuid.uuid4().hex[:12]
+        env = spec.get("env")
+        if env:  # values may be tokens: records, views and events only ever show the names
+            self._env_values[job_id] = dict(env)
+            spec = {**spec, "env": dict.fromkeys(env, REDACTED)}
         job = Job(
             id=job_id, kind=kind, state=JobState.QUEUED, spec=spec, dedupe_key=key,
             detached=detached, daemon_pid=os.getpid(),
@@ -235,7 +242,10 @@ class JobManager:
         return lock
 
     async def _execute(self, job: Job, executable: str) -> None:
-        launch = drivers.launch(job.kind, job.spec, swamp_executable=executable,
+        spec = job.spec
+        if job.id in self._env_values:
+            spec = {**spec, "env": self._env_values[job.id]}
+        launch = drivers.launch(job.kind, spec, swamp_executable=executable,
                                 base_env=self._base_env, job_id=job.id)
         log, out = await anyio.to_thread.run_sync(self._open_outputs, job)
         try:
@@ -322,6 +332,7 @@ class JobManager:
         self._live.pop(job.id, None)
         self._procs.pop(job.id, None)
         self._cancel_reasons.pop(job.id, None)
+        self._env_values.pop(job.id, None)
         key = self._keys.pop(job.id, None)
         if key is not None and self._key_jobs.get(key) == job.id:
             del self._key_jobs[key]

@@ -257,3 +257,21 @@ def test_a_closed_socket_detaches_while_its_process_lives_on(
     second.close()
     wait_until(lambda: daemon.call("jobs.get", {"id": job["id"]})["state"] == "cancelled")
     assert gone(recorded_pids(fake_env))
+
+
+def test_env_values_reach_the_process_but_never_a_record(daemon: Any, tmp_path: Path) -> None:
+    secret = "tok-3f9a1c-do-not-store"
+    out = tmp_path / "seen"
+    script = f"import os; open({str(out)!r}, 'w').write(os.environ['TOKEN'])"
+    record = daemon.call("jobs.submit", {
+        "kind": "command", "argv": [sys.executable, "-c", script], "env": {"TOKEN": secret},
+    })
+    assert record["state"] == "succeeded"
+    assert out.read_text() == secret  # the process got the value
+    assert record["spec"]["env"] == {"TOKEN": "<redacted>"}
+    listed = daemon.call("jobs.list")
+    assert secret not in json.dumps(listed)
+    assert secret not in json.dumps(daemon.call("jobs.get", {"id": record["id"]}))
+    for path in Path(daemon.paths.state_dir).rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
