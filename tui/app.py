@@ -27,14 +27,15 @@ from tui.screens import PANES, JobsPane, OverviewPane, Pane
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.prompt import PromptScreen
 
-MUTATING_METHODS = frozenset({"calls.cancel", "jobs.cancel", "cache.evict", "cache.prefetch", "vault.rotate"})
+MUTATING_METHODS = frozenset({"calls.cancel", "jobs.cancel", "cache.evict", "cache.prefetch", "vault.rotate",
+                              "vault.lock", "vault.unlock"})
 EVENT_BATCH_SECONDS = 0.25
 """Events are applied at most four times a second, however busy the stream."""
 ACTIVE_PANE_EVERY = 5
 """The visible pane re-reads its lists every this many ticks even without events."""
 APP_KEYS = [
     ("1-6", "overview, cache, in-flight, jobs, vault, extensions"),
-    ("/", "filter the table of this pane"), ("enter", "detail of the selected row"),
+    ("/", "filter the table of this pane"), ("enter", "detail of the selected row (jobs: with the live log)"),
     ("escape", "close the filter or the detail"), ("p", "pause / resume live updates"),
     ("+ / -", "refresh interval up / down (1 s minimum)"), ("ctrl+r", "refresh now"),
     ("s", "start the daemon when it is not running"), ("ctrl+p", "command palette: every action, pane, theme"),
@@ -83,6 +84,7 @@ class DashApp(App[None]):
         self.daemon_pid: Any = None
         self.tick = 0
         self.fetches = 0
+        self.events_applied = 0
         """Completed refreshes (tests wait on this instead of sleeping)."""
         self.dirty: set[str] = set()
         self.loaded: set[str] = set()
@@ -251,6 +253,7 @@ class DashApp(App[None]):
             return
 
     def _apply_events(self, message: EventsArrived) -> None:
+        self.events_applied += len(message.events)
         by_topic: dict[str, list[dict[str, Any]]] = {}
         for event in message.events:
             by_topic.setdefault(str(event.get("topic")), []).append(event)

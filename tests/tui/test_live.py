@@ -275,6 +275,15 @@ class TestVaultPane:
             assert after["value"] != secret
             assert after.get("updatedAt") != before.get("updatedAt") or after.get("version") != before.get("version")
             assert after["value"] not in repr(app.notes)
+            # lock: escape keeps it unlocked, y locks; l again unlocks without asking
+            await pilot.press("l", "escape")
+            assert daemon.call("vault.status")["locked"] is False
+            await pilot.press("l", "y")
+            await wait_for(pilot, lambda: "(locked)" in str(app.query_one("#vault-summary", Static).render()),
+                           "the pane shows the vault locked")
+            assert daemon.call("vault.status")["locked"] is True
+            await pilot.press("l")
+            await wait_for(pilot, lambda: daemon.call("vault.status")["locked"] is False, "unlocked")
 
 
 class TestExtensionsPane:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from tui.datasource import is_unavailable
 from tui.widgets.table import LiveTable
@@ -52,6 +52,23 @@ class Pane(Vertical):
 
     def on_events(self, events: list[dict[str, Any]]) -> None:
         """Apply a batch of events of this pane's topics (UI thread); cheap, by row key."""
+
+    def record_of(self, key: str) -> dict[str, Any] | None:
+        """The record behind a row, for the enter detail view (None: no detail)."""
+        return None
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_detail()
+
+    def action_detail(self) -> None:
+        table = self.table()
+        key = table.cursor_key() if table is not None else None
+        record = self.record_of(key) if key is not None else None
+        if record is not None:
+            from tui.widgets.detail import DetailScreen
+
+            self.app.push_screen(DetailScreen(f"{self.TITLE}: {key}", record))
 
     def tick(self) -> None:
         """Once per poll interval while visible: refresh time-based cells (ages, durations)."""

@@ -115,6 +115,13 @@ class CachePane(Pane):
         return (f"prefetch {job.get('id')} ({job.get('repo')}): {bar} {done}/{total} {job.get('state')}, "
                 f"fetched {job.get('fetched', 0)} ({fmt.size(job.get('bytes'))}), errors {job.get('errors', 0)}")
 
+    def record_of(self, key: str) -> dict[str, Any] | None:
+        item = self.key_rows.get(key)
+        if item is None:
+            return None
+        store = key.split("/", 1)[0]
+        return {"repo": self.repos_by_store.get(store, store), **item}
+
     def _row(self, item: dict[str, Any]) -> Row:
         store, _, path = str(item["key"]).partition("/")
         return (fmt.short(path, 90), self.repos_by_store.get(store, store), fmt.size(item.get("size")),

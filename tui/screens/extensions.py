@@ -45,6 +45,10 @@ class ExtensionsPane(Pane):
         self._redraw()
         self.set_empty("" if self.entries else "no extensions: `swamp ext install DIR` adds one")
 
+    def record_of(self, key: str) -> dict[str, Any] | None:
+        entry = self.entries.get(key)
+        return None if entry is None else {**entry, "verify": self.verified.get(key, "not checked")}
+
     def _redraw(self) -> None:
         self.query_one(LiveTable).sync({k: self._row(k, e) for k, e in self.entries.items()})
 

@@ -90,6 +90,9 @@ class InflightPane(Pane):
         self.set_empty("" if self.flights else "no calls in flight: identical calls that overlap show here")
         self._show_peers(self.query_one(LiveTable).cursor_key())
 
+    def record_of(self, key: str) -> dict[str, Any] | None:
+        return self.flights.get(key)
+
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_peers(str(event.row_key.value) if event.row_key is not None else None)
 

@@ -7,7 +7,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Log, Static
+from textual.widgets import Log, Static
 
 from tui import format as fmt
 from tui.screens.base import Pane, Results
@@ -121,10 +121,6 @@ class JobsPane(Pane):
         log.clear()
         self._show_record(self.jobs[key])
         self.dash.follow_log(key)
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.action_detail()
 
     def close_detail(self) -> bool:
         if self.detail_id is None:

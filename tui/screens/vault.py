@@ -23,13 +23,15 @@ class VaultPane(Pane):
     TITLE = "Vault"
     TOPICS = ("vault",)
     METHODS = ("vault.list",)
-    MUTATING = frozenset({"rotate"})
-    KEYS = [("r", "rotate the selected secret to a new random value (asks first)")]
-    BINDINGS = [Binding("r", "rotate", "rotate secret")]
+    MUTATING = frozenset({"rotate", "lock"})
+    KEYS = [("r", "rotate the selected secret to a new random value (asks first)"),
+            ("l", "lock the vault (drop warm keys; asks first) or unlock it")]
+    BINDINGS = [Binding("r", "rotate", "rotate secret"), Binding("l", "lock", "lock/unlock")]
 
     def __init__(self) -> None:
         super().__init__()
         self.entries: dict[str, dict[str, Any]] = {}
+        self.locked = False
 
     def compose(self) -> ComposeResult:
         yield self.filter_box()
@@ -45,6 +47,7 @@ class VaultPane(Pane):
             self.set_empty(error)
             return
         listing = results.get("vault.list") or {}
+        self.locked = bool(listing.get("locked"))
         entries: dict[str, dict[str, Any]] = {}
         notes = [f"[b]vaults[/b] ({'locked' if listing.get('locked') else 'unlocked'}) — names and metadata only"]
         for vault in listing.get("vaults") or []:
@@ -66,6 +69,9 @@ class VaultPane(Pane):
         self.query_one(LiveTable).sync({k: self._row(e) for k, e in entries.items()})
         self.set_empty("" if entries else "no secrets: `swamp vault put VAULT KEY` stores one")
 
+    def record_of(self, key: str) -> dict[str, Any] | None:
+        return self.entries.get(key)  # metadata only: entries never hold a value
+
     def _row(self, entry: dict[str, Any]) -> Row:
         labels = entry.get("labels") or {}
         label_text = ",".join(f"{k}={v}" for k, v in sorted(labels.items())) if isinstance(labels, dict) else "-"
@@ -74,7 +80,15 @@ class VaultPane(Pane):
                 entry.get("version") if entry.get("version") is not None else "-")
 
     def commands(self) -> list[tuple[str, str, str]]:
-        return [("Rotate secret", "replace the selected secret with a new random value", "rotate")]
+        return [("Rotate secret", "replace the selected secret with a new random value", "rotate"),
+                ("Lock or unlock the vault", "drop every warm key (value operations fail until unlock)", "lock")]
+
+    def action_lock(self) -> None:
+        if self.locked:
+            self.dash.rpc_action("vault.unlock", {}, done="vault unlocked")
+            return
+        self.dash.confirm_rpc("Lock the vault?", "warm keys are dropped; reads of values fail until unlock",
+                              "vault.lock", {}, done="vault locked")
 
     def action_rotate(self) -> None:
         key = self.query_one(LiveTable).cursor_key()

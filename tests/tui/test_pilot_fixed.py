@@ -1,0 +1,182 @@
+"""Behaviour that needs no live daemon: palette, pause, themes, failures, detail views, paging."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.command import CommandPalette
+from textual.widgets import Static
+
+from swampd.client import RpcError
+from tests.tui.canned import JOBS, RESULTS, missing
+from tests.tui.conftest import SIZE, cell_texts, pane_empty_text, settle, wait_for
+from tui.widgets.confirm import ConfirmScreen
+from tui.widgets.detail import DetailScreen
+
+pytestmark = [pytest.mark.tui, pytest.mark.anyio]
+
+
+class TestPalette:
+    async def test_lists_every_pane_and_action_and_runs_them(self, snapshot_app: Any) -> None:
+        app = snapshot_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            titles = [t for t, _, _ in app.palette_entries()]
+            for wanted in ("Show Overview", "Show Cache", "Show In-flight", "Show Jobs", "Show Vault",
+                           "Show Extensions", "Evict key", "Evict prefix", "Evict model", "Evict all", "Prefetch",
+                           "Cancel flight", "Cancel job", "Cancel all jobs", "Rotate secret", "Verify extension",
+                           "Pause or resume live updates", "Theme: swamp-light", "Help"):
+                assert wanted in titles
+            await pilot.press("ctrl+p")
+            assert isinstance(app.screen, CommandPalette)
+            await pilot.press(*"show vault")
+            await wait_for(pilot, lambda: app.screen.query("CommandList Option") is not None, "hits")
+            await settle(pilot)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert app.active_pane().NAME == "vault"
+            # an action from the palette asks for confirmation like its key does
+            await pilot.press("ctrl+p", *"cancel job")
+            await settle(pilot)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert app.active_pane().NAME == "jobs"
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.press("n")
+            assert ("jobs.cancel", {"id": JOBS[0]["id"]}) not in app.source.calls
+
+
+class TestPauseAndRefresh:
+    async def test_pause_resume_and_interval(self, snapshot_app: Any) -> None:
+        app = snapshot_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            status = app.query_one("#status", Static)
+            assert "live" in str(status.render())
+            await pilot.press("p")
+            assert app.paused and "paused" in str(status.render())
+            await pilot.press("p")
+            assert not app.paused and "live" in str(status.render())
+            await pilot.press("plus", "plus")
+            assert app.refresh_seconds == 4.0 and "refresh 4s" in str(status.render())
+            for _ in range(10):
+                await pilot.press("minus")
+            assert app.refresh_seconds == 1.0
+
+
+class TestThemes:
+    async def test_palette_theme_is_kept_in_the_host_config(self, snapshot_app: Any, tmp_path: Path) -> None:
+        config = tmp_path / "config.toml"
+        config.write_text("[daemon]\nidle_timeout = 60\n")
+        app = snapshot_app(config_file=str(config))
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert app.theme == "swamp-dark"
+            assert "[dash]" not in config.read_text()  # starting does not write
+            entry = next(run for title, _, run in app.palette_entries() if title == "Theme: swamp-high-contrast")
+            entry()
+            await settle(pilot)
+        assert tomllib.loads(config.read_text()) == {"daemon": {"idle_timeout": 60},
+                                                      "dash": {"theme": "swamp-high-contrast"}}
+        again = snapshot_app(config_file=str(config))
+        async with again.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert again.theme == "swamp-high-contrast"
+
+    async def test_unknown_theme_falls_back_and_says_so(self, snapshot_app: Any) -> None:
+        app = snapshot_app(theme="no-such-theme")
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert app.theme == "swamp-dark"
+            assert ("warning", "unknown theme 'no-such-theme'") in app.notes
+
+
+class TestFailures:
+    async def test_a_failed_action_is_a_notification(self, snapshot_app: Any) -> None:
+        refused = RpcError(-32006, "job job009abcdef already ended", {"kind": "conflict"})
+        app = snapshot_app(results={"jobs.cancel": refused})
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("4", "x", "y")
+            await wait_for(pilot, lambda: any(s == "error" for s, _ in app.notes), "an error notification")
+            assert ("error", "jobs.cancel failed: job job009abcdef already ended") in app.notes
+            assert app.is_running and app.active_pane().NAME == "jobs"
+
+    async def test_missing_methods_show_not_available(self, snapshot_app: Any) -> None:
+        gone = {m: missing(m) for m in RESULTS if m.split(".")[0] in ("jobs", "vault", "cache", "calls")}
+        app = snapshot_app(results=gone)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            for pane, method in (("jobs", "jobs.list"), ("vault", "vault.list"), ("cache", "cache.stats"),
+                                 ("inflight", "calls.inflight")):
+                assert pane_empty_text(app, pane) == f"{pane}: not available in this daemon ({method} is missing)"
+            for key in "23456":
+                await pilot.press(key, "x", "e", "r")
+                await settle(pilot)
+            assert app.is_running
+
+    async def test_a_malformed_reply_does_not_crash(self, snapshot_app: Any) -> None:
+        app = snapshot_app(results={"calls.inflight": {"calls": "not a list"}})
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("3")
+            assert app.is_running
+            assert any(s == "error" and t.startswith("inflight: cannot show") for s, t in app.notes)
+
+
+class TestDetail:
+    @pytest.mark.parametrize("key,table,expect", [("2", "cache-keys", "backend"), ("3", "inflight-table", "peers"),
+                                                  ("5", "vault-table", "rotatedAt"),
+                                                  ("6", "extensions-table", "linked_projects")])
+    async def test_enter_opens_the_record(self, snapshot_app: Any, key: str, table: str, expect: str) -> None:
+        app = snapshot_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press(key, "enter")
+            await settle(pilot)
+            assert isinstance(app.screen, DetailScreen)
+            text = str(app.screen.query_one("#detail-text", Static).render())
+            assert expect in text and "MUST-NEVER-SHOW" not in text
+            await pilot.press("escape")
+            assert not isinstance(app.screen, DetailScreen)
+            assert cell_texts(app, table)
+
+    async def test_vault_never_shows_a_value_anywhere(self, snapshot_app: Any) -> None:
+        app = snapshot_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("5")
+            for _ in range(3):
+                await pilot.press("enter")
+                await settle(pilot)
+                assert "MUST-NEVER-SHOW" not in str(app.screen.query_one("#detail-text", Static).render())
+                await pilot.press("escape", "down")
+            assert "MUST-NEVER-SHOW" not in repr(cell_texts(app, "vault-table"))
+
+
+class TestCachePaging:
+    async def test_pages_and_server_side_filter(self, snapshot_app: Any) -> None:
+        def keys(params: dict[str, Any]) -> dict[str, Any]:
+            allkeys = [f"fi-3c1d2e4f5a6b/data/t/m/item{i:03d}/1/raw" for i in range(250)]
+            matched = [k for k in allkeys if not params.get("filter") or params["filter"] in k]
+            page = matched[params["offset"]:params["offset"] + params["limit"]]
+            return {"total": len(matched), "offset": params["offset"], "limit": params["limit"],
+                    "keys": [{"key": k, "size": 1, "age": 1.0, "backend": "filesystem", "stale": False} for k in page]}
+
+        app = snapshot_app(results={"cache.keys": keys})
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("2")
+            page = app.query_one("#cache-page", Static)
+            assert str(page.render()).startswith("keys 1-100 of 250")
+            await pilot.press("right_square_bracket", "right_square_bracket")
+            await wait_for(pilot, lambda: str(page.render()).startswith("keys 201-250 of 250"), "the third page")
+            await pilot.press("right_square_bracket")
+            assert ("information", "no more pages") in app.notes
+            await pilot.press("slash", *"item24")
+            await wait_for(pilot, lambda: str(page.render()).startswith("keys 1-10 of 10 matching 'item24'"),
+                           "the daemon's filtered page")
+            assert all("item24" in r[0] for r in cell_texts(app, "cache-keys"))
