@@ -47,10 +47,10 @@ class CachePane(Pane):
 
     def compose(self) -> ComposeResult:
         yield self.filter_box()
-        yield self.empty_line()
         yield Static("", id="cache-summary", classes="box")
         yield LiveTable(STAT_COLUMNS, id="cache-backends")
         yield Static("", id="cache-page")
+        yield self.empty_line()
         yield LiveTable(KEY_COLUMNS, id="cache-keys")
 
     def table(self) -> LiveTable:
