@@ -126,11 +126,12 @@ class LiveSource:
     def follow_log(self, job_id: str, stop: threading.Event) -> Iterator[list[str]]:
         client = self._connect()
         try:
-            first = client.call("jobs.logs", {"id": job_id, "tail": 200})
-            yield list(first.get("lines") or [])
-            if first.get("state") not in ("queued", "running"):
+            state = client.call("jobs.get", {"id": job_id}).get("state")
+            if state not in ("queued", "running"):
+                yield list(client.call("jobs.logs", {"id": job_id, "tail": 500}).get("lines") or [])
                 return
-            request_id = client.request("jobs.logs", {"id": job_id, "follow": True, "tail": 0})
+            # follow streams the log from its first line (the Log widget keeps the last 2,000)
+            request_id = client.request("jobs.logs", {"id": job_id, "follow": True})
             client.settimeout(0.2)
             while not stop.is_set():
                 try:

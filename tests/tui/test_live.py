@@ -128,6 +128,9 @@ class TestJobsPane:
             await pilot.press("x", "y")
             await wait_for(pilot, lambda: cell_texts(app, "jobs-table")[0][1] == "cancelled", "cancelled in the table")
             assert daemon.call("jobs.get", {"id": job["id"]})["state"] == "cancelled"
+            await wait_for(pilot, lambda: app.pane_named("jobs").detail_id is not None and not any(
+                w.group == "log" and not w.is_finished for w in app.workers), "the log stream ended with the job")
+            assert sum("running m.slow" in line for line in log.lines) == 1  # the tail is not repeated
             await pilot.press("escape")
             assert not app.query_one("#job-detail").has_class("open")
 
