@@ -18,6 +18,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from swampd.client import DaemonUnavailable, RpcError
 from themes import DEFAULT_THEME, load_themes, resolve_name
+from tui import format as fmt
 from tui import settings as dash_settings
 from tui.datasource import DataSource
 from tui.help import HelpScreen
@@ -153,6 +154,7 @@ class DashApp(App[None]):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         name = (event.pane.id or "").removeprefix("tab-")
+        self.refresh_bindings()
         if name in self.dirty:
             self.refresh_panes([name])
 
@@ -291,9 +293,7 @@ class DashApp(App[None]):
         status = self._status
         parts = [f"[b]swampd {status.get('version', '?')}[/b]", f"pid {status.get('pid', '-')}"]
         if isinstance(status.get("uptime"), int | float):
-            from tui.format import duration
-
-            parts.append(f"up {duration(status['uptime'])}")
+            parts.append(f"up {fmt.duration(status['uptime'])}")
         parts.append(str(status.get("socket") or self.source.label))
         state = "paused" if self.paused else ("live" if self.connected is not False else "disconnected")
         parts.append(f"[reverse] {state} [/reverse]")
@@ -314,6 +314,11 @@ class DashApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "start_daemon":
             return self.connected is False
+        if action == "filter":
+            try:
+                return self.active_pane().table() is not None
+            except NoMatches:
+                return True
         return True
 
     def action_filter(self) -> None:

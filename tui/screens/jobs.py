@@ -91,6 +91,8 @@ class JobsPane(Pane):
         for job_id, job in self.jobs.items():
             if job.get("state") == "running":
                 table.update_fields(job_id, duration=fmt.duration(self._duration(job)))
+        if self.detail_id in self.jobs:
+            self._show_record(self.jobs[self.detail_id])
 
     def on_events(self, events: list[dict[str, Any]]) -> None:
         table = self.query_one(LiveTable)
