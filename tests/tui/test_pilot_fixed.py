@@ -180,3 +180,43 @@ class TestCachePaging:
             await wait_for(pilot, lambda: str(page.render()).startswith("keys 1-10 of 10 matching 'item24'"),
                            "the daemon's filtered page")
             assert all("item24" in r[0] for r in cell_texts(app, "cache-keys"))
+
+
+class TestEvents:
+    async def test_events_update_rows_by_key_and_wait_while_paused(self, snapshot_app: Any) -> None:
+        from tui.messages import EventsArrived
+
+        app = snapshot_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("4")
+            await settle(pilot)
+            lists_before = sum(1 for m, _ in app.source.calls if m == "jobs.list")
+            job = JOBS[1]["id"]
+            app.post_message(EventsArrived([{"topic": "jobs", "data": {"type": "job.state", "id": job,
+                                                                       "state": "cancelled", "exit_code": None}}]))
+            await settle(pilot)
+            rows = {r[0]: r for r in cell_texts(app, "jobs-table")}
+            assert rows[job][1] == "cancelled"
+            assert sum(1 for m, _ in app.source.calls if m == "jobs.list") == lists_before  # no refetch for it
+            assert "jobs" in app.dirty  # the next tick re-reads the list, once
+            # paused: the event waits
+            await pilot.press("p")
+            other = JOBS[0]["id"]
+            app.post_message(EventsArrived([{"topic": "jobs", "data": {"type": "job.state", "id": other,
+                                                                       "state": "failed", "exit_code": 1}}]))
+            await settle(pilot)
+            assert {r[0]: r for r in cell_texts(app, "jobs-table")}[other][1] == "running"
+            # a flight's waiters move with call.joined; call.ended removes it
+            await pilot.press("p", "3")
+            await settle(pilot)
+            key = cell_texts(app, "inflight-table")[0][0]
+            flight = next(iter(app.pane_named("inflight").flights))
+            app.post_message(EventsArrived([{"topic": "calls", "data": {
+                "type": "call.joined", "key": flight, "waiters": 21, "peer": {"pid": 777}}}]))
+            await settle(pilot)
+            assert cell_texts(app, "inflight-table")[0][0] == key and cell_texts(app, "inflight-table")[0][4] == "21"
+            app.post_message(EventsArrived([{"topic": "calls", "data": {"type": "call.ended", "key": flight,
+                                                                        "outcome": "succeeded"}}]))
+            await settle(pilot)
+            assert cell_texts(app, "inflight-table") == []
