@@ -28,7 +28,12 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         return ctx.fail("the console needs the daemon (drop --no-daemon)", kind="usage", code=exit_codes.USAGE)
     if not sys.stdout.isatty():
         return ctx.fail("the console needs a terminal", kind="usage", code=exit_codes.USAGE)
-    ctx.client()  # starts the daemon when allowed, like every command; raises DaemonUnavailable otherwise
+    from swampd.client import DaemonUnavailable
+
+    try:
+        ctx.client()  # starts the daemon when allowed, like every command
+    except DaemonUnavailable:
+        pass  # autostart is off: the console opens and says "daemon not running — press s to start"
     ctx.close()
 
     from tui.app import DashApp

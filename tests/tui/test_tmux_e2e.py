@@ -101,3 +101,22 @@ def test_twenty_waiters_one_flight_cancelled_from_the_console(daemon: Any, tmux_
             if agent.poll() is None:
                 agent.kill()
             agent.wait(timeout=30)
+
+
+def test_no_daemon_and_autostart_off_then_s_starts_one(swampd_home: Path, daemon_env: dict[str, str]) -> None:
+    env = {**daemon_env, "SWAMPD_AUTOSTART": "0", "TERM": "xterm-256color"}
+    term = Tmux([*swamp_command(), "dash"], env)
+    try:
+        term.wait(lambda s: "daemon not running" in s and "press s to start" in s, "the not-running banner")
+        term.keys("s")
+        screen = term.wait(lambda s: "daemon not running" not in s and re.search(r"pid \d+", s) is not None,
+                           "the console on a daemon it started")
+        pid = int(re.search(r"pid (\d+)", screen).group(1))  # type: ignore[union-attr]
+        from swampd.client import Client
+        from swampd.paths import resolve_paths
+
+        with Client(resolve_paths(env).socket, timeout=10) as client:
+            assert client.call("daemon.hello")["pid"] == pid
+            client.call("daemon.stop")
+    finally:
+        term.close()
