@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -28,6 +28,7 @@ from tui.screens import PANES, JobsPane, OverviewPane, Pane
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.prompt import PromptScreen
 
+PaneT = TypeVar("PaneT", bound=Pane)
 MUTATING_METHODS = frozenset({"calls.cancel", "jobs.cancel", "cache.evict", "cache.prefetch", "vault.rotate",
                               "vault.lock", "vault.unlock"})
 EVENT_BATCH_SECONDS = 0.25
@@ -80,14 +81,16 @@ class DashApp(App[None]):
         self.refresh_seconds = max(dash_settings.MIN_REFRESH, float(refresh))
         self.config_file = config_file
         self.live = live
+        """False: no event stream and no poll timer (snapshots): one refresh at start."""
         self.paused = False
         self.connected: bool | None = None
-        self.daemon_pid: Any = None
+        """None until the event reader has tried; then whether the daemon answers."""
         self.tick = 0
         self.fetches = 0
-        self.events_applied = 0
         """Completed refreshes (tests wait on this instead of sleeping)."""
+        self.events_applied = 0
         self.dirty: set[str] = set()
+        """Panes whose lists an event made stale since their last refresh."""
         self.loaded: set[str] = set()
         self._stop = threading.Event()
         self._log_stop: threading.Event | None = None
@@ -135,7 +138,7 @@ class DashApp(App[None]):
     def panes(self) -> list[Pane]:
         return list(self.query(Pane))
 
-    def pane(self, kind: type[Any]) -> Any:
+    def pane(self, kind: type[PaneT]) -> PaneT:
         return self.query_one(kind)
 
     def pane_named(self, name: str) -> Pane:

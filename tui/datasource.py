@@ -8,6 +8,7 @@ replays canned RPC results so screenshots never vary.
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Iterator
@@ -190,8 +191,8 @@ class FixedSource:
         if isinstance(value, BaseException):
             raise value
         if callable(value):
-            return value(params)
-        return value
+            value = value(params)
+        return copy.deepcopy(value)  # fresh objects per call, as from the wire
 
     def events(self, topics: list[str], stop: threading.Event) -> Iterator[dict[str, Any] | None]:
         while not stop.wait(0.2):
