@@ -159,7 +159,7 @@ class TestJobsPane:
             assert [r[3] for r in cell_texts(app, "jobs-table")] == ["beta.quick"]
             await pilot.press("escape")
             assert len(cell_texts(app, "jobs-table")) == 2
-            assert not app.query_one("#filter-jobs", Input).has_class("open")
+            assert not app.query_one("#filter-jobs", Input).display
 
 
 class TestReadOnly:

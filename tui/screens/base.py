@@ -114,8 +114,10 @@ class Pane(Vertical):
 
     def open_filter(self) -> None:
         box = self.query_one(f"#filter-{self.NAME}", Input)
-        box.add_class("open")
-        box.focus()
+        # Inline display and a synchronous set_focus: keys typed right after `/` (already queued,
+        # as from tmux or a fast typist) must land in the box, not in the table (focus() is deferred).
+        box.display = True
+        self.screen.set_focus(box)
 
     def apply_filter(self, text: str) -> None:
         table = self.table()
@@ -131,7 +133,7 @@ class Pane(Vertical):
         if event.input.has_class("filter"):
             event.stop()
             if not event.value:
-                event.input.remove_class("open")
+                event.input.display = False
             table = self.table()
             if table is not None:
                 table.focus()
@@ -139,10 +141,10 @@ class Pane(Vertical):
     def close_filter(self) -> bool:
         """Escape in the filter box: clear and hide it; False when it was not open."""
         box = self.query_one(f"#filter-{self.NAME}", Input)
-        if not box.has_class("open"):
+        if not box.display:
             return False
         box.value = ""
-        box.remove_class("open")
+        box.display = False
         self.apply_filter("")
         table = self.table()
         if table is not None:
