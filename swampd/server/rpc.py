@@ -54,8 +54,10 @@ def _is_valid_request(obj: Any) -> bool:
         id_ = obj["id"]
         if not (id_ is None or isinstance(id_, (str, int, float)) and not isinstance(id_, bool)):
             return False
-    extra = set(obj) - {"jsonrpc", "method", "params", "id"}
-    return not extra
+    return len(obj) <= 4 and all(key in _REQUEST_KEYS for key in obj)
+
+
+_REQUEST_KEYS = frozenset({"jsonrpc", "method", "params", "id"})
 
 
 def _request_id(obj: Any) -> Any:
@@ -68,29 +70,39 @@ def _request_id(obj: Any) -> Any:
 
 # ---- parameter type checks, computed once per method -------------------------------------
 
-_SIMPLE = {str: str, int: int, float: (int, float), bool: bool, dict: dict, list: list}
+_SIMPLE: dict[Any, tuple[type, ...]] = {
+    str: (str,), int: (int,), float: (int, float), bool: (bool,), dict: (dict,), list: (list,),
+    type(None): (type(None),),
+}
+
+
+def _accepted_types(annotation: Any) -> tuple[tuple[type, ...], bool] | None:
+    """For simple annotations (str, int, X | None, list[...]): the accepted JSON types and whether
+    a bool must be refused (JSON true is no int). None: not checked here."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        parts = [_accepted_types(a) for a in typing.get_args(annotation)]
+        if any(p is None for p in parts):
+            return None
+        accepted = tuple(t for p in parts if p is not None for t in p[0])
+        return accepted, bool not in accepted
+    if origin in (list, dict):
+        annotation = origin
+    if annotation not in _SIMPLE:
+        return None
+    accepted = _SIMPLE[annotation]
+    return accepted, bool not in accepted
 
 
 def _checker(annotation: Any) -> Callable[[Any], bool] | None:
-    """A predicate for simple annotations (str, int, X | None, list[...]); None = don't check."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        parts = [_checker(a) for a in typing.get_args(annotation)]
-        if any(p is None for p in parts):
-            return None
-        return lambda v: any(p(v) for p in parts)  # type: ignore[misc]
-    if annotation is type(None):
-        return lambda v: v is None
-    if origin in (list, dict):
-        annotation = origin
-    if annotation is typing.Any:
+    """A predicate for a simple annotation (None = don't check): one isinstance call."""
+    rule = _accepted_types(annotation)
+    if rule is None:
         return None
-    if annotation in _SIMPLE:
-        expected = _SIMPLE[annotation]
-        if annotation in (int, float):
-            return lambda v: isinstance(v, expected) and not isinstance(v, bool)
-        return lambda v: isinstance(v, expected)
-    return None
+    accepted, refuse_bool = rule
+    if refuse_bool:
+        return lambda v: isinstance(v, accepted) and v.__class__ is not bool
+    return lambda v: isinstance(v, accepted)
 
 
 def _type_name(annotation: Any) -> str:
@@ -156,15 +168,23 @@ class RpcDispatcher:
             if name in hints and (check := _checker(hints[name])) is not None
         }
 
+        def wrong_type(name: str) -> Any:
+            return Error(
+                protocol.INVALID_PARAMS,
+                f"invalid params: '{name}' must be {_type_name(checks[name][1])}",
+                {"kind": "invalid_params", "param": name},
+            )
+
         async def method(ctx: CallContext, *args: Any, **kwargs: Any) -> Any:
-            for name, value in [*zip(names, args, strict=False), *kwargs.items()]:
-                entry = checks.get(name)
-                if entry is not None and not entry[0](value):
-                    return Error(
-                        protocol.INVALID_PARAMS,
-                        f"invalid params: '{name}' must be {_type_name(entry[1])}",
-                        {"kind": "invalid_params", "param": name},
-                    )
+            if checks:
+                for name, value in kwargs.items():
+                    entry = checks.get(name)
+                    if entry is not None and not entry[0](value):
+                        return wrong_type(name)
+                for name, value in zip(names, args, strict=False):
+                    entry = checks.get(name)
+                    if entry is not None and not entry[0](value):
+                        return wrong_type(name)
             try:
                 result = await handler(ctx, *args, **kwargs)
             except SwampdError as exc:

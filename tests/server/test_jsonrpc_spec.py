@@ -188,3 +188,15 @@ def test_fully_closed_client_has_its_requests_cancelled(daemon):
         time.sleep(0.05)
     assert daemon.call("daemon.status")["requests_in_flight"] == 1
     assert "hung up with 1 request(s) in flight" in daemon.log()
+
+
+def test_param_types_follow_the_annotations(daemon):
+    with daemon.client() as c:
+        as_bool = exchange(c, '{"jsonrpc": "2.0", "method": "rpc.sleep", "params": {"seconds": true}, "id": 1}')
+        as_int = exchange(c, '{"jsonrpc": "2.0", "method": "rpc.sleep", "params": [0], "id": 2}')
+        union_wrong = exchange(c, '{"jsonrpc": "2.0", "method": "events.subscribe", "params": [5], "id": 3}')
+        union_none = exchange(c, '{"jsonrpc": "2.0", "method": "daemon.hello", "params": [null], "id": 4}')
+    assert as_bool["error"]["data"] == {"kind": "invalid_params", "param": "seconds"}
+    assert as_int["result"] == {"slept": 0}  # an int is a fine float
+    assert union_wrong["error"]["data"]["param"] == "topics"
+    assert union_none["result"]["protocol"] == protocol.PROTOCOL_VERSION
