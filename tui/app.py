@@ -157,6 +157,7 @@ class DashApp(App[None]):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         name = (event.pane.id or "").removeprefix("tab-")
+        self.pane_named(name).focus_main()  # a clicked tab: the pane's keys work at once
         self.refresh_bindings()
         if name in self.dirty:
             self.refresh_panes([name])

@@ -220,3 +220,22 @@ class TestEvents:
                                                                         "outcome": "succeeded"}}]))
             await settle(pilot)
             assert cell_texts(app, "inflight-table") == []
+
+
+class TestMouse:
+    async def test_click_a_tab_and_a_button(self, snapshot_app: Any) -> None:
+        app = snapshot_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert await pilot.click("#--content-tab-tab-jobs")
+            await settle(pilot)
+            assert app.active_pane().NAME == "jobs"
+            await pilot.press("x")
+            assert isinstance(app.screen, ConfirmScreen)
+            assert await pilot.click("#no")
+            await settle(pilot)
+            assert not isinstance(app.screen, ConfirmScreen)
+            assert not any(m == "jobs.cancel" for m, _ in app.source.calls)
+            await pilot.press("x")
+            assert await pilot.click("#yes")
+            await wait_for(pilot, lambda: any(m == "jobs.cancel" for m, _ in app.source.calls), "cancel sent")
