@@ -6,7 +6,10 @@ In one run:
   - Redis PING and GET of 1 KiB through redis-py over a Unix socket (the peer a user would reach for);
   - `swamp rpc daemon.hello` as a whole process vs `python -I -S -c pass`, and its imports.
 
-Run: .venv/bin/python benchmarks/bench_rpc.py   (needs Debian's redis-server; scripts/setup --test installs it)
+Run: .venv/bin/python benchmarks/bench_rpc.py [--pin]   (needs Debian's redis-server; scripts/setup --test
+installs it). --pin runs the one-client latency phases with every process on CPU 0 (the software
+cost without the VM's cross-CPU wake-ups, see ../shared/reference/performance.md) and writes
+rpc.pinned.json|md; throughput always runs unpinned.
 """
 
 from __future__ import annotations
@@ -208,18 +211,30 @@ def cli_imports(swamp: str, env: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def pin(pids: list[int], cpus: set[int]) -> None:
+    for pid in pids:
+        os.sched_setaffinity(pid, cpus)
+
+
 def main() -> None:
+    pinned = "--pin" in sys.argv[1:]
     tmp = tempfile.mkdtemp(prefix="sdbench-", dir="/tmp")
-    results: dict[str, Any] = {"machine": machine_info()}
+    results: dict[str, Any] = {"machine": machine_info(), "pinned_latency": pinned}
     echo = start_echo(os.path.join(tmp, "echo.sock"))
     redis_proc, redis_path = start_redis(tmp)
+    every_cpu = os.sched_getaffinity(0)
     try:
         with ThrowawayDaemon() as daemon:
+            servers = [os.getpid(), echo.pid, redis_proc.pid, daemon.proc.pid]
+            if pinned:
+                pin(servers, {0})
             results["swampd_hello_1client"] = percentiles(swampd_latency(daemon.socket))
             results["swampd_hello_raw_1client"] = percentiles(raw_latency(daemon.socket, HELLO))
             results["echo_floor_1client"] = percentiles(raw_latency(os.path.join(tmp, "echo.sock"), HELLO))
             results["redis_ping_1client"] = percentiles(redis_latency(redis_path, "ping"))
             results["redis_get_1k_1client"] = percentiles(redis_latency(redis_path, "get"))
+            if pinned:
+                pin(servers, every_cpu)  # 16 clients need every CPU
             results["swampd_hello_16proc_rps"] = throughput(_swampd_worker, daemon.socket)
             results["echo_floor_16proc_rps"] = throughput(_raw_worker, os.path.join(tmp, "echo.sock"))
             results["redis_get_1k_16proc_rps"] = throughput(_redis_worker, redis_path)
@@ -244,7 +259,8 @@ def main() -> None:
     m = r["machine"]
     md = f"""# RPC benchmark (`benchmarks/bench_rpc.py`)
 
-{m['date']} · Python {m['python']} · {m['cpus']} CPUs ({m['cpu']}) · {m['memory_gib']} GiB · unpinned
+{m['date']} · Python {m['python']} · {m['cpus']} CPUs ({m['cpu']}) · {m['memory_gib']} GiB ·
+one-client latency {'pinned (every process on CPU 0)' if pinned else 'unpinned'}; throughput unpinned
 
 | one client, round trip | p50 µs | p99 µs |
 |---|---|---|
@@ -272,7 +288,7 @@ CLI / bare python = **{r['ratios']['cli_vs_bare_python']}** (target ≤ 2.5).
 `swamp rpc daemon.hello` imports {r['cli_imports']['modules']} modules; heavy ones on its path:
 {', '.join(r['cli_imports']['heavy_modules']) or 'none'}.
 """
-    write_results("rpc", results, md)
+    write_results("rpc.pinned" if pinned else "rpc", results, md)
 
 
 if __name__ == "__main__":
