@@ -142,3 +142,20 @@ def test_dash_help_lists_the_options(run_cli: Any) -> None:
     result = run_cli("dash", "--help")
     assert result.returncode == 0
     assert all(opt in result.stdout for opt in ("--read-only", "--theme", "--refresh"))
+
+
+@pytest.mark.anyio
+async def test_a_cell_that_grows_widens_its_column() -> None:
+    from textual.widgets.data_table import ColumnKey
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LiveTable([("id", "id"), ("state", "state")], id="t")
+
+    async with Host().run_test() as pilot:
+        table = pilot.app.query_one(LiveTable)
+        table.sync({"a": ("a", "running")})
+        await pilot.pause()
+        table.sync({"a": ("a", "cancelled")})
+        await pilot.pause()
+        assert table.columns[ColumnKey("state")].content_width >= len("cancelled")

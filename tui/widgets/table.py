@@ -7,7 +7,7 @@ from typing import Any
 
 from textual._two_way_dict import TwoWayDict
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist
 
 Row = tuple[Any, ...]
 
@@ -126,7 +126,10 @@ class LiveTable(DataTable[Any]):
         for (column, _), before, after in zip(self.column_spec, old, row, strict=False):
             if before != after:
                 try:
-                    self.update_cell(key, column, after, update_width=False)
+                    # Widen a column only when the new text would not fit ("running" ->
+                    # "cancelled"); re-measuring on every update is what costs CPU.
+                    wider = len(str(after)) > self.columns[ColumnKey(column)].content_width
+                    self.update_cell(key, column, after, update_width=wider)
                 except (CellDoesNotExist, RowDoesNotExist):
                     pass
         self._shown[key] = row
