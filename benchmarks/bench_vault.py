@@ -19,7 +19,6 @@ import base64
 import hashlib
 import json
 import os
-import platform
 import shutil
 import signal
 import ssl
@@ -39,21 +38,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def machine() -> dict[str, Any]:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu": cpu or platform.processor(),
-        "cpus": os.cpu_count(),
-        "openssl": ssl.OPENSSL_VERSION,
-    }
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks._common import machine_info
+
+    return {**machine_info(), "openssl": ssl.OPENSSL_VERSION}
 
 
 def make_repo(root: Path) -> None:

@@ -332,13 +332,14 @@ def stop_daemon(paths: Paths, *, timeout: float = 30.0) -> bool:
         return False
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _can_connect(paths.socket) and not _lock_held(paths.lockfile):
+        if not _can_connect(paths.socket) and not lock_held(paths.lockfile):
             return True
         time.sleep(0.02)
     return False
 
 
-def _lock_held(path: str) -> bool:
+def lock_held(path: str) -> bool:
+    """Whether a live daemon holds the start lock at `path` (probed without keeping it)."""
     import fcntl
 
     try:

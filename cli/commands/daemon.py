@@ -143,10 +143,10 @@ def _logs(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _clean(args: argparse.Namespace, ctx: CliContext) -> int:
-    from swampd.server.lifecycle import is_locked
+    from swampd.client import lock_held
 
     paths = ctx.paths
-    if is_locked(paths.lockfile):
+    if lock_held(paths.lockfile):
         return ctx.fail(f"a daemon is running (lock {paths.lockfile} held); stop it first with `swamp daemon stop`",
                         kind="conflict")
     removed = []

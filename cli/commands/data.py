@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from cli.context import CliContext
+from swampd.repo_root import find_repo_root
 
 NAME = "data"
 HELP = "read and write swamp model data through the hot tier"
@@ -17,23 +18,11 @@ def add_repo_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repo", help="repo path or registered name (default: the repo around the cwd)")
 
 
-def find_repo_root(start: str) -> str:
-    """The nearest dir holding `.swamp.yaml` (or `.swamp/`), else `start` itself."""
-    current = os.path.abspath(start)
-    while True:
-        if os.path.exists(os.path.join(current, ".swamp.yaml")) or os.path.isdir(os.path.join(current, ".swamp")):
-            return current
-        parent = os.path.dirname(current)
-        if parent == current:
-            return os.path.abspath(start)
-        current = parent
-
-
 def resolve_repo(args: argparse.Namespace, ctx: CliContext) -> str:
     """The repo param for the daemon; registers the repo with this shell's SWAMP_DATASTORE when set."""
     repo = args.repo
     if repo is None:
-        repo = os.environ.get("SWAMP_REPO_DIR") or find_repo_root(os.getcwd())
+        repo = os.environ.get("SWAMP_REPO_DIR") or find_repo_root(os.getcwd(), accept_data_dir=True) or os.getcwd()
     elif os.sep in repo or repo in (".", ".."):
         repo = os.path.abspath(repo)
     swamp_datastore = os.environ.get("SWAMP_DATASTORE")

@@ -8,6 +8,7 @@ from typing import Any
 
 from cli import exit_codes
 from cli.context import CliContext
+from swampd.repo_root import find_repo_root
 
 NAME = "ext"
 HELP = "the host extension store shared by every swamp project on this machine"
@@ -46,15 +47,7 @@ def find_project(start: str | None) -> str:
     """The given dir, else the nearest ancestor of cwd holding .swamp.yaml, else cwd."""
     if start:
         return os.path.abspath(start)
-    here = os.getcwd()
-    probe = here
-    while True:
-        if os.path.exists(os.path.join(probe, ".swamp.yaml")):
-            return probe
-        parent = os.path.dirname(probe)
-        if parent == probe:
-            return here
-        probe = parent
+    return find_repo_root(os.getcwd()) or os.getcwd()
 
 
 def split_spec(spec: str) -> tuple[str, str | None]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from cli import exit_codes
 from cli.context import CliContext
+from swampd.repo_root import find_repo_root
 
 NAME = "vault"
 HELP = "host and repo vault secrets: list, read, write, rotate, audit, lock"
@@ -81,15 +82,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 # -- helpers ---------------------------------------------------------------------------
 
 
-def _repo_around_cwd() -> str | None:
-    probe = os.getcwd()
-    while True:
-        if os.path.isfile(os.path.join(probe, ".swamp.yaml")):
-            return probe
-        parent = os.path.dirname(probe)
-        if parent == probe:
-            return None
-        probe = parent
 
 
 def _target(args: argparse.Namespace, vault: str | None) -> dict[str, Any]:
@@ -99,7 +91,7 @@ def _target(args: argparse.Namespace, vault: str | None) -> dict[str, Any]:
         params["vault"] = vault
     repo = args.repo
     if repo is None and vault not in (None, HOST_VAULT):
-        repo = _repo_around_cwd()
+        repo = find_repo_root(os.getcwd())
     if repo is not None:
         params["repo"] = os.path.abspath(repo) if os.path.isdir(repo) else repo
     return params

@@ -65,21 +65,6 @@ class DaemonLock:
             self._fd = None
 
 
-def is_locked(path: str) -> bool:
-    """Whether a live daemon holds the start lock (without taking it for long)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
 def clear_stale(paths: Paths) -> list[str]:
     """Remove a socket and pidfile left by a dead daemon. Call only while holding the lock."""
     removed = []

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from swampd import repo_root
+
 log = logging.getLogger(__name__)
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -36,15 +38,7 @@ class VaultConfig:
 
 def find_repo_root(path: str) -> str:
     """The repo root for `path`: the nearest dir upward holding `.swamp.yaml`, else `path`."""
-    start = os.path.realpath(path)
-    cur = start
-    while True:
-        if os.path.isfile(os.path.join(cur, ".swamp.yaml")):
-            return cur
-        parent = os.path.dirname(cur)
-        if parent == cur:
-            return start
-        cur = parent
+    return repo_root.find_repo_root(path) or os.path.realpath(path)
 
 
 def load_vault_configs(repo_root: str) -> list[VaultConfig]:
