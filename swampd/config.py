@@ -8,11 +8,38 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, TypeVar
 
 from swampd.errors import InvalidInput
 from swampd.paths import Paths, resolve_paths
+
+S = TypeVar("S")
+
+_TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
+def settings_from_table(cls: type[S], table: Mapping[str, Any], section: str) -> S:
+    """Build a subsystem's settings dataclass from its `[section]` table.
+
+    Unknown keys and values of the wrong type are refused with the table named; an integer
+    is accepted where a float is expected (TOML writes `30` for thirty seconds). Each class
+    checks its own ranges afterwards.
+    """
+    known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise InvalidInput(f"unknown [{section}] keys: {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    for name, value in table.items():
+        expected = type(known[name].default)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) is not expected:
+            raise InvalidInput(f"[{section}] {name} must be {_TYPE_WORDS.get(expected, expected.__name__)}")
+        values[name] = value
+    return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -69,19 +96,21 @@ def load_config(paths: Paths | None = None, env: dict[str, str] | None = None) -
     daemon_table = dict(raw.get("daemon", {}))
     if "autostart" in raw and "autostart" not in daemon_table:
         daemon_table["autostart"] = raw["autostart"]
-    known = DaemonSettings.__dataclass_fields__
-    unknown = sorted(set(daemon_table) - set(known))
-    if unknown:
-        raise InvalidInput(f"unknown [daemon] keys in {paths.config_file}: {', '.join(unknown)}")
-    if "SWAMPD_AUTOSTART" in env:
-        daemon_table["autostart"] = _env_bool(env["SWAMPD_AUTOSTART"])
-    if "SWAMPD_IDLE_TIMEOUT" in env:
-        daemon_table["idle_timeout"] = float(env["SWAMPD_IDLE_TIMEOUT"])
-    if "SWAMPD_DRAIN_GRACE" in env:
-        daemon_table["drain_grace"] = float(env["SWAMPD_DRAIN_GRACE"])
     try:
-        daemon = DaemonSettings(**daemon_table)
-    except TypeError as exc:
-        raise InvalidInput(f"bad [daemon] table in {paths.config_file}: {exc}") from None
+        if "SWAMPD_AUTOSTART" in env:
+            daemon_table["autostart"] = _env_bool(env["SWAMPD_AUTOSTART"])
+        if "SWAMPD_IDLE_TIMEOUT" in env:
+            daemon_table["idle_timeout"] = float(env["SWAMPD_IDLE_TIMEOUT"])
+        if "SWAMPD_DRAIN_GRACE" in env:
+            daemon_table["drain_grace"] = float(env["SWAMPD_DRAIN_GRACE"])
+    except ValueError:
+        raise InvalidInput("SWAMPD_IDLE_TIMEOUT and SWAMPD_DRAIN_GRACE must be numbers of seconds") from None
+    try:
+        daemon = settings_from_table(DaemonSettings, daemon_table, "daemon")
+    except InvalidInput as exc:
+        raise InvalidInput(f"{exc.message} (in {paths.config_file})") from None
+    if daemon.idle_timeout < 0 or daemon.drain_grace < 0 or daemon.max_line_bytes < 1024:
+        raise InvalidInput(f"[daemon] idle_timeout and drain_grace must be >= 0, max_line_bytes >= 1024 "
+                           f"(in {paths.config_file})")
     sections = {k: v for k, v in raw.items() if k not in ("daemon", "autostart")}
     return Config(paths=paths, daemon=daemon, sections=sections)

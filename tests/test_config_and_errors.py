@@ -75,3 +75,30 @@ def test_daemon_codes_are_unique_and_standard_codes_are_the_specs():
     assert len(set(protocol.DAEMON_ERRORS.values())) == len(protocol.DAEMON_ERRORS)
     assert (protocol.PARSE_ERROR, protocol.INVALID_REQUEST, protocol.METHOD_NOT_FOUND, protocol.INVALID_PARAMS,
             protocol.INTERNAL_ERROR) == (-32700, -32600, -32601, -32602, -32603)
+
+
+def test_wrong_types_are_refused_with_the_table_named(tmp_path):
+    with pytest.raises(errors.InvalidInput) as info:
+        config_in(tmp_path, '[daemon]\nidle_timeout = "soon"\n')
+    assert "[daemon] idle_timeout must be a number" in info.value.message
+    assert str(tmp_path / "config.toml") in info.value.message
+    with pytest.raises(errors.InvalidInput):
+        config_in(tmp_path, "[daemon]\ndrain_grace = -1\n")
+    assert config_in(tmp_path, "[daemon]\ndrain_grace = 3\n").daemon.drain_grace == 3.0  # int for a float
+
+
+def test_every_subsystem_table_refuses_unknown_keys_and_wrong_types():
+    from swampd.extensions.settings import ExtensionSettings
+    from swampd.jobs.settings import JobSettings
+    from swampd.storage.hottier import CacheSettings
+    from swampd.vault.settings import VaultSettings
+
+    for cls, section, good_key in ((CacheSettings, "cache", "staleness"), (JobSettings, "jobs", "kill_grace"),
+                                   (VaultSettings, "vault", "refresh_timeout"),
+                                   (ExtensionSettings, "extensions", "lock_timeout")):
+        parse = (lambda t, cls=cls: cls.from_mapping(t, env={})) if cls is JobSettings else cls.from_mapping
+        with pytest.raises(errors.InvalidInput, match=rf"unknown \[{section}\] keys: nope"):
+            parse({"nope": 1})
+        with pytest.raises(errors.InvalidInput, match=rf"\[{section}\] {good_key} must be a number"):
+            parse({good_key: "slow"})
+        assert getattr(parse({good_key: 2}), good_key) == 2.0

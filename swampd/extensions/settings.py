@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from swampd.config import settings_from_table
 from swampd.errors import InvalidInput
 
 MIB = 1024 * 1024
@@ -25,13 +26,8 @@ class ExtensionSettings:
 
     @classmethod
     def from_mapping(cls, table: dict[str, Any]) -> ExtensionSettings:
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(table) - set(known))
-        if unknown:
-            raise InvalidInput(f"unknown [extensions] keys: {', '.join(unknown)}")
-        values: dict[str, Any] = {}
-        for key, value in table.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise InvalidInput(f"[extensions] {key} must be a positive number")
-            values[key] = float(value) if key == "lock_timeout" else int(value)
-        return cls(**values)
+        settings = settings_from_table(cls, table, "extensions")
+        for f in fields(settings):
+            if getattr(settings, f.name) <= 0:
+                raise InvalidInput(f"[extensions] {f.name} must be a positive number")
+        return settings

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from swampd.config import settings_from_table
 from swampd.errors import InvalidInput
 
 
@@ -27,22 +28,14 @@ class JobSettings:
     ) -> JobSettings:
         env = os.environ if env is None else env
         values = dict(table)
-        unknown = sorted(set(values) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise InvalidInput(f"unknown [jobs] keys: {', '.join(unknown)}")
         if env.get("SWAMPD_SWAMP_EXECUTABLE"):
             values["swamp_executable"] = env["SWAMPD_SWAMP_EXECUTABLE"]
         if env.get("SWAMPD_JOBS_MAX_CONCURRENT"):
-            values["max_concurrent"] = env["SWAMPD_JOBS_MAX_CONCURRENT"]
-        try:
-            settings = cls(
-                swamp_executable=str(values.get("swamp_executable", cls.swamp_executable)),
-                max_concurrent=int(values.get("max_concurrent", cls.max_concurrent)),
-                kill_grace=float(values.get("kill_grace", cls.kill_grace)),
-                retention=int(values.get("retention", cls.retention)),
-            )
-        except (TypeError, ValueError):
-            raise InvalidInput("bad value in the [jobs] table: numbers expected") from None
+            try:
+                values["max_concurrent"] = int(env["SWAMPD_JOBS_MAX_CONCURRENT"])
+            except ValueError:
+                raise InvalidInput("SWAMPD_JOBS_MAX_CONCURRENT must be an integer") from None
+        settings = settings_from_table(cls, values, "jobs")
         if settings.max_concurrent < 1 or settings.kill_grace < 0 or settings.retention < 1:
             raise InvalidInput("[jobs] max_concurrent and retention must be >= 1, kill_grace >= 0")
         return settings

@@ -17,6 +17,7 @@ from typing import Any
 import diskcache
 import orjson
 
+from swampd.config import settings_from_table
 from swampd.errors import InvalidInput
 
 POLICIES = ("least-recently-stored", "least-recently-used", "least-frequently-used", "none")
@@ -65,14 +66,7 @@ class CacheSettings:
 
     @classmethod
     def from_mapping(cls, raw: dict[str, Any]) -> CacheSettings:
-        known = cls.__dataclass_fields__
-        unknown = sorted(set(raw) - set(known))
-        if unknown:
-            raise InvalidInput(f"unknown [cache] keys: {', '.join(unknown)}")
-        try:
-            settings = cls(**{k: type(getattr(cls, k))(v) for k, v in raw.items()})
-        except (TypeError, ValueError):
-            raise InvalidInput("bad [cache] table: check the value types") from None
+        settings = settings_from_table(cls, raw, "cache")
         if settings.eviction_policy not in POLICIES:
             raise InvalidInput(f"[cache] eviction_policy must be one of {', '.join(POLICIES)}")
         if settings.staleness < 0 or settings.size_limit <= 0:

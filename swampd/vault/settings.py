@@ -14,10 +14,10 @@ max_warm_keys = 4096           # derived keys kept in memory
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-from swampd.errors import InvalidInput
+from swampd.config import settings_from_table
 from swampd.vault.rotation import RotationPolicy
 
 
@@ -34,19 +34,7 @@ class VaultSettings:
 
     @classmethod
     def from_mapping(cls, table: Mapping[str, Any]) -> VaultSettings:
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(table) - set(known))
-        if unknown:
-            raise InvalidInput(f"unknown [vault] keys: {', '.join(unknown)}")
-        values: dict[str, Any] = {}
-        for name, value in table.items():
-            default = known[name].default
-            if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
-            if type(value) is not type(default):
-                raise InvalidInput(f"[vault] {name} must be a {type(default).__name__}")
-            values[name] = value
-        settings = cls(**values)
+        settings = settings_from_table(cls, table, "vault")
         settings.default_policy().validate()
         return settings
 

@@ -28,7 +28,7 @@ def test_settings_from_mapping() -> None:
         ExtensionSettings.from_mapping({"max_size": 1})
     with pytest.raises(InvalidInput, match="max_files must be a positive number"):
         ExtensionSettings.from_mapping({"max_files": 0})
-    with pytest.raises(InvalidInput, match="must be a positive number"):
+    with pytest.raises(InvalidInput, match="max_files must be an integer"):
         ExtensionSettings.from_mapping({"max_files": True})
 
 
