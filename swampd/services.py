@@ -112,19 +112,13 @@ class Services:
         from swampd.vault.service import VaultService
         from swampd.vault.settings import VaultSettings
 
-        def repo_dirs() -> list[str]:
-            return [r["path"] for r in self.repos.list() if r.get("path")]
-
-        def resolve_repo(name: str) -> str:
-            return str(self.repos.get(name).path)
-
         service = VaultService(
             VaultSettings.from_mapping(self.config.section("vault")),
             data_dir=self.config.paths.data_dir,
             state_dir=self.config.paths.state_dir,
             publish=self.publish,
-            list_repo_dirs=repo_dirs,
-            resolve_repo=resolve_repo,
+            list_repo_dirs=self.repos.paths,  # repo dirs only: no datastore is opened for the vault
+            resolve_repo=self.repos.path_of,
         )
         self._closers.append(service)  # aclose() drops every warm key on stop
         return service

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from anyio.to_thread import run_sync
+
 from swampd.api import CallContext, rpc
 from swampd.api.data import need_str, opt_str
 
@@ -12,18 +14,19 @@ from swampd.api.data import need_str, opt_str
 async def register(ctx: CallContext, path: str, name: str | None = None,
                    swamp_datastore: str | None = None) -> dict[str, Any]:
     """Register a repo by absolute path; its datastore is resolved as swamp does (pass SWAMP_DATASTORE)."""
-    handle = ctx.services.repos.register(need_str("path", path), opt_str("name", name),
-                                         opt_str("swamp_datastore", swamp_datastore))
+    # Registering opens the datastore (a boto3 client, a PostgreSQL pool): never on the event loop.
+    handle = await run_sync(ctx.services.repos.register, need_str("path", path), opt_str("name", name),
+                            opt_str("swamp_datastore", swamp_datastore))
     return handle.describe()
 
 
 @rpc("repos.list")
 async def list_(ctx: CallContext) -> list[dict[str, Any]]:
     """List registered repos with their datastores."""
-    return ctx.services.repos.list()
+    return await run_sync(ctx.services.repos.list)
 
 
 @rpc("repos.forget", mutating=True)
 async def forget(ctx: CallContext, name: str) -> dict[str, Any]:
     """Forget a registered repo (its datastore and cached data are left alone)."""
-    return {"forgotten": ctx.services.repos.forget(need_str("name", name))}
+    return {"forgotten": await run_sync(ctx.services.repos.forget, need_str("name", name))}

@@ -215,13 +215,13 @@ class CacheControl:
     async def health(self) -> dict[str, Any]:
         out: list[dict[str, Any]] = []
         handles = []
-        for entry in self.data.repos.list():
+        for entry in await anyio.to_thread.run_sync(self.data.repos.list):  # opens datastores
             if "error" in entry:
                 out.append({"store_id": None, "backend": None, "repos": [entry["name"]], "state": "misconfigured",
                             "healthy": False, "message": entry["error"], "latency_ms": None,
                             "change_signal": False})
             else:
-                handles.append(self.data.repos.get(entry["name"]))
+                handles.append(await self.data.handle(entry["name"]))
         seen: dict[str, list[str]] = {}
         for h in handles:
             seen.setdefault(h.store_id, []).append(h.name)

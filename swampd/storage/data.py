@@ -256,9 +256,16 @@ class DataService:
         raw = store.get(ref.raw(version)) if isinstance(meta, Blob) else None
         return (meta if isinstance(meta, Blob) else None, raw if isinstance(raw, Blob) else None)
 
+    async def handle(self, repo: str) -> RepoHandle:
+        """The repo's handle; opening a datastore the first time runs in a worker thread."""
+        handle = self.repos.cached(repo)
+        if handle is None:
+            handle = await anyio.to_thread.run_sync(self.repos.get, repo)
+        return handle
+
     async def get(self, repo: str, model_type: str, model: str, name: str, version: int | None = None,
                   *, as_path: bool = False) -> dict[str, Any]:
-        handle = self.repos.get(repo)
+        handle = await self.handle(repo)
         ref = self._ref(handle, model_type, model, name)
         if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
             raise InvalidParams("version must be an integer >= 1")
@@ -326,7 +333,7 @@ class DataService:
         return await self.flights.run(key, relist, method="data.list", model=prefix)
 
     async def versions(self, repo: str, model_type: str, model: str, name: str) -> dict[str, Any]:
-        handle = self.repos.get(repo)
+        handle = await self.handle(repo)
         ref = self._ref(handle, model_type, model, name)
         keys, stale = await self._listing(handle, ref.name_dir, recursive=True)
         versions = _versions_from_keys(keys, ref.name_dir)
@@ -337,7 +344,7 @@ class DataService:
 
     async def list(self, repo: str, model_type: str, model: str | None = None) -> dict[str, Any]:
         """Data names of a model with their latest versions (or the model ids of a type)."""
-        handle = self.repos.get(repo)
+        handle = await self.handle(repo)
         if model is None:
             probe = DataRef.of(model_type, "x", "x")
             children, stale = await self._listing(handle, f"data/{probe.type}", recursive=False)
@@ -369,7 +376,7 @@ class DataService:
                   content_type: str = "application/octet-stream", tags: dict[str, str] | None = None,
                   owner: dict[str, str] | None = None, lifetime: str = "infinite",
                   garbage_collection: int | str = 10) -> dict[str, Any]:
-        handle = self.repos.get(repo)
+        handle = await self.handle(repo)
         ref = self._ref(handle, model_type, model, name)
         build = partial(build_metadata, ref, content=content, content_type=content_type, tags=tags, owner=owner,
                         lifetime=lifetime, garbage_collection=garbage_collection)

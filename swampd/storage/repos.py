@@ -137,8 +137,28 @@ class RepoRegistry:
             return next((n for n, e in self._entries.items() if e["path"] == real), None)
         return None
 
+    def cached(self, repo: str) -> RepoHandle | None:
+        """The handle of an already opened repo (no I/O): what the event loop may call."""
+        return self._handles.get(repo) if isinstance(repo, str) else None
+
+    def paths(self) -> list[str]:
+        """The registered repo dirs, without opening any datastore."""
+        return [entry["path"] for _, entry in sorted(self._entries.items())]
+
+    def path_of(self, repo: str) -> str:
+        """A registered repo's dir by name or path, without opening its datastore."""
+        with self._lock:
+            name = self._resolve_name(repo)
+        if name is None:
+            raise NotFound(f"repo {repo} is not registered")
+        return str(self._entries[name]["path"])
+
     def get(self, repo: str) -> RepoHandle:
-        """A repo by registered name or path; an unregistered repo path is registered on first use."""
+        """A repo by registered name or path; an unregistered repo path is registered on first use.
+
+        The first call for a repo opens its datastore (boto3 client, PostgreSQL pool): call it
+        off the event loop unless `cached` has the handle.
+        """
         if not isinstance(repo, str) or not repo:
             raise InvalidParams("repo must be a repo name or an absolute path")
         handle = self._handles.get(repo)

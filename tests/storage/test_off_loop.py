@@ -1,0 +1,29 @@
+"""Opening a repo's datastore (boto3 client, PostgreSQL pool) never runs on the event loop."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@pytest.mark.anyio
+async def test_first_use_of_a_repo_opens_its_datastore_in_a_worker_thread(service: Any, workdir: Path) -> None:
+    repo = workdir / "repo"
+    (repo / ".swamp").mkdir(parents=True)
+    loop_thread = threading.get_ident()
+    opened_in: list[int] = []
+    real_open = service.repos._open
+
+    def observed_open(spec: Any) -> Any:
+        opened_in.append(threading.get_ident())
+        return real_open(spec)
+
+    service.repos._open = observed_open  # observes the call only; the real store is opened
+    await service.put(str(repo), "command/shell", "m1", "result", b"hi", content_type="text/plain")
+    reply = await service.get(str(repo), "command/shell", "m1", "result")
+    assert reply["content"] == "hi"
+    assert opened_in and loop_thread not in opened_in
+    assert service.repos.cached(str(repo)) is not None  # later calls take the handle without a thread hop
