@@ -156,6 +156,16 @@ class DataService:
         self._set_health(handle.store, "up", None)
         return result
 
+    async def _remember(self, entries: list[tuple[str, bytes, dict[str, Any]]]) -> None:
+        """Store entries in the hot tier from a worker thread: a value of a few MiB is a file write
+        plus an SQLite insert (milliseconds), too long for the event loop."""
+
+        def store_all() -> None:
+            for key, value, meta in entries:
+                self.hot.set(key, value, meta)
+
+        await anyio.to_thread.run_sync(store_all)
+
     def _set_health(self, store: ObjectStore, state: str, message: str | None) -> None:
         sid = store_id(store)
         previous = self._health.get(sid, {}).get("state")
@@ -243,8 +253,8 @@ class DataService:
                 raise NotFound(f"version {version} of {ref.name} does not exist", repo=handle.name)
             metadata = load_metadata(meta_blob.data)
             kind = handle.store.kind
-            self.hot.set(mkey, orjson.dumps(metadata), {"backend": kind, "etag": meta_blob.etag})
-            self.hot.set(rkey, raw_blob.data, {"backend": kind, "etag": raw_blob.etag})
+            await self._remember([(mkey, orjson.dumps(metadata), {"backend": kind, "etag": meta_blob.etag}),
+                                  (rkey, raw_blob.data, {"backend": kind, "etag": raw_blob.etag})])
             path = self.hot.path_of(rkey) if want_path and len(raw_blob.data) >= self.settings.min_file_size else None
             return metadata, None if path else raw_blob.data, path, False
 
@@ -389,10 +399,12 @@ class DataService:
         except SwampdError:
             raise
         kind = handle.store.kind
-        self.hot.set(self.key(handle, ref.metadata(version)), orjson.dumps(metadata), {"backend": kind})
-        self.hot.set(self.key(handle, ref.raw(version)), content, {"backend": kind})
         latest_key = self.key(handle, ref.latest)
-        self.hot.set(latest_key, format_latest(version), {"backend": kind, "mutable": True})
+        await self._remember([
+            (self.key(handle, ref.metadata(version)), orjson.dumps(metadata), {"backend": kind}),
+            (self.key(handle, ref.raw(version)), content, {"backend": kind}),
+            (latest_key, format_latest(version), {"backend": kind, "mutable": True}),
+        ])
         self._invalidate(handle.store_id, ref.latest)
         self._checked[latest_key] = time.monotonic()
         return {"repo": handle.name, "type": ref.type, "model_id": ref.model_id, "name": ref.name,

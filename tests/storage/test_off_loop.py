@@ -27,3 +27,25 @@ async def test_first_use_of_a_repo_opens_its_datastore_in_a_worker_thread(servic
     assert reply["content"] == "hi"
     assert opened_in and loop_thread not in opened_in
     assert service.repos.cached(str(repo)) is not None  # later calls take the handle without a thread hop
+
+
+@pytest.mark.anyio
+async def test_version_content_is_stored_in_the_hot_tier_from_a_worker_thread(service: Any, workdir: Path) -> None:
+    repo = workdir / "repo"
+    (repo / ".swamp").mkdir(parents=True)
+    loop_thread = threading.get_ident()
+    raw_sets: list[int] = []
+    real_set = service.hot.set
+
+    def observed_set(key: str, value: bytes, meta: dict[str, Any]) -> Any:
+        if key.endswith("/raw"):
+            raw_sets.append(threading.get_ident())
+        return real_set(key, value, meta)
+
+    service.hot.set = observed_set  # observes only; the real hot tier stores the value
+    big = b"x" * (2 << 20)
+    await service.put(str(repo), "command/shell", "m1", "blob", big)
+    service.hot.clear()
+    reply = await service.get(str(repo), "command/shell", "m1", "blob", as_path=True)  # a miss: read and stored
+    assert reply["size"] == len(big)
+    assert len(raw_sets) == 2 and loop_thread not in raw_sets
