@@ -1,6 +1,6 @@
 """RPC namespaces: one module each; `load_registry()` finds them all."""
 
 from swampd.api._context import CallContext, Peer
-from swampd.api._registry import MethodSpec, Registry, load_registry, rpc
+from swampd.api._registry import MethodSpec, NonEmptyStr, Registry, load_registry, rpc
 
-__all__ = ("CallContext", "MethodSpec", "Peer", "Registry", "load_registry", "rpc")
+__all__ = ("CallContext", "MethodSpec", "NonEmptyStr", "Peer", "Registry", "load_registry", "rpc")

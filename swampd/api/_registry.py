@@ -18,9 +18,13 @@ import inspect
 import pkgutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 Handler = Callable[..., Awaitable[Any]]
+
+NON_EMPTY = "non-empty"
+NonEmptyStr = Annotated[str, NON_EMPTY]
+"""A string param that may not be empty; checked by the RPC adapter like every annotated type."""
 
 
 @dataclass(frozen=True)

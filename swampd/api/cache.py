@@ -7,9 +7,7 @@ from typing import Any
 
 from anyio.to_thread import run_sync
 
-from swampd.api import CallContext, rpc
-from swampd.api.data import opt_str
-from swampd.errors import InvalidParams
+from swampd.api import CallContext, NonEmptyStr, rpc
 
 
 @rpc("cache.stats")
@@ -19,26 +17,24 @@ async def stats(ctx: CallContext) -> dict[str, Any]:
 
 
 @rpc("cache.keys")
-async def keys(ctx: CallContext, repo: str | None = None, filter: str | None = None, offset: int = 0,
-               limit: int = 100) -> dict[str, Any]:
+async def keys(ctx: CallContext, repo: NonEmptyStr | None = None, filter: NonEmptyStr | None = None,
+               offset: int = 0, limit: int = 100) -> dict[str, Any]:
     """List cached keys (filter by substring, paged) with size, age, backend and stale flag."""
-    return await run_sync(ctx.services.cache.keys, opt_str("repo", repo), opt_str("filter", filter), offset, limit)
+    return await run_sync(ctx.services.cache.keys, repo, filter, offset, limit)
 
 
 @rpc("cache.evict", mutating=True)
-async def evict(ctx: CallContext, repo: str | None = None, key: str | None = None, prefix: str | None = None,
-                type: str | None = None, model: str | None = None, all: bool = False) -> dict[str, Any]:
+async def evict(ctx: CallContext, repo: NonEmptyStr | None = None, key: NonEmptyStr | None = None,
+                prefix: NonEmptyStr | None = None, type: NonEmptyStr | None = None, model: NonEmptyStr | None = None,
+                all: bool = False) -> dict[str, Any]:
     """Evict a key, a prefix, a model, or everything (of one repo, or of the whole cache)."""
-    if not isinstance(all, bool):
-        raise InvalidParams("all must be a boolean")
-    return await run_sync(partial(
-        ctx.services.cache.evict, opt_str("repo", repo), key=opt_str("key", key), prefix=opt_str("prefix", prefix),
-        model_type=opt_str("type", type), model=opt_str("model", model), everything=all))
+    return await run_sync(partial(ctx.services.cache.evict, repo, key=key, prefix=prefix, model_type=type,
+                                  model=model, everything=all))
 
 
 @rpc("cache.prefetch", mutating=True)
-async def prefetch(ctx: CallContext, repo: str, type: str | None = None, model: str | None = None,
-                   prefix: str | None = None, keys: list[str] | None = None) -> dict[str, Any]:
+async def prefetch(ctx: CallContext, repo: NonEmptyStr, type: NonEmptyStr | None = None,
+                   model: NonEmptyStr | None = None, prefix: NonEmptyStr | None = None,
+                   keys: list[str] | None = None) -> dict[str, Any]:
     """Warm the hot tier with a model, a prefix or a key list in the background (progress on topic `cache`)."""
-    return await run_sync(ctx.services.cache.prefetch, str(repo), opt_str("type", type), opt_str("model", model),
-                          opt_str("prefix", prefix), keys)
+    return await run_sync(ctx.services.cache.prefetch, repo, type, model, prefix, keys)

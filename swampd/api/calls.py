@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from swampd.api._context import CallContext
-from swampd.api._registry import rpc
-from swampd.errors import InvalidParams
+from swampd.api._registry import NonEmptyStr, rpc
 
 
 @rpc("calls.inflight")
@@ -22,8 +21,6 @@ async def stats(ctx: CallContext) -> dict[str, Any]:
 
 
 @rpc("calls.cancel", mutating=True)
-async def cancel(ctx: CallContext, key: str) -> dict[str, Any]:
+async def cancel(ctx: CallContext, key: NonEmptyStr) -> dict[str, Any]:
     """Cancel a flight for every waiter (they receive a `call_failed` error marked cancelled)."""
-    if not isinstance(key, str) or not key:
-        raise InvalidParams("key must be a flight key string", param="key")
     return ctx.services.fanout.cancel(key)

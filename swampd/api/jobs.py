@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from swampd.api._context import CallContext
-from swampd.api._registry import rpc
+from swampd.api._registry import NonEmptyStr, rpc
 from swampd.errors import InvalidParams
 from swampd.fanout import while_peer_lives
 
@@ -27,8 +27,6 @@ async def submit(
     dedupe: bool = True,
 ) -> dict[str, Any]:
     """Run `swamp model method run` (kind=swamp) or an argv (kind=command); wait or detach."""
-    _check_bool(wait, "wait")
-    _check_bool(dedupe, "dedupe")
     if kind == "swamp":
         if argv is not None or cwd is not None:
             raise InvalidParams("argv and cwd belong to kind=command", param="argv")
@@ -55,22 +53,19 @@ async def list_jobs(ctx: CallContext, state: str | list | None = None, limit: in
     states = [state] if isinstance(state, str) else state
     if states is not None and not all(isinstance(s, str) for s in states):
         raise InvalidParams("state must be a state name or a list of them", param="state")
-    if isinstance(limit, bool) or not isinstance(limit, int):
-        raise InvalidParams("limit must be an integer", param="limit")
     return {"jobs": await ctx.services.jobs.list(states, limit)}
 
 
 @rpc("jobs.get")
-async def get(ctx: CallContext, id: str) -> dict[str, Any]:
+async def get(ctx: CallContext, id: NonEmptyStr) -> dict[str, Any]:
     """One job's record: state, kind, spec, pid, pgid, exit code, timings, log path, waiters."""
     return await ctx.services.jobs.get(id)
 
 
 @rpc("jobs.wait")
-async def wait(ctx: CallContext, id: str, timeout: float | None = None) -> dict[str, Any]:
+async def wait(ctx: CallContext, id: NonEmptyStr, timeout: float | None = None) -> dict[str, Any]:
     """Wait for a job to end (as one more waiter of its run) and return its final record."""
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)
-                                or timeout < 0):
+    if timeout is not None and timeout < 0:
         raise InvalidParams("timeout must be a non-negative number of seconds", param="timeout")
     jobs = ctx.services.jobs
     return await while_peer_lives(ctx.peer, lambda: jobs.wait(id, timeout, peer=ctx.peer))
@@ -78,11 +73,10 @@ async def wait(ctx: CallContext, id: str, timeout: float | None = None) -> dict[
 
 @rpc("jobs.logs")
 async def logs(
-    ctx: CallContext, id: str, follow: bool = False, tail: int | None = None
+    ctx: CallContext, id: NonEmptyStr, follow: bool = False, tail: int | None = None
 ) -> dict[str, Any]:
     """A job's output lines; follow=true streams `jobs.log` notifications until it ends."""
-    _check_bool(follow, "follow")
-    if tail is not None and (isinstance(tail, bool) or not isinstance(tail, int) or tail < 0):
+    if tail is not None and tail < 0:
         raise InvalidParams("tail must be a non-negative integer", param="tail")
     manager = ctx.services.jobs
     if not follow:
@@ -102,19 +96,13 @@ async def cancel(
     wait: float | None = None,
 ) -> dict[str, Any]:
     """Cancel one job (or all): SIGTERM to its group, SIGKILL after the grace; honest status."""
-    _check_bool(all, "all")
-    if wait is not None and (isinstance(wait, bool) or not isinstance(wait, int | float) or wait < 0):
+    if wait is not None and wait < 0:
         raise InvalidParams("wait must be a non-negative number of seconds", param="wait")
     manager = ctx.services.jobs
     if all:
         if id is not None:
             raise InvalidParams("give either id or all=true", param="id")
         return {"cancelled": await manager.cancel_all(wait=wait)}
-    if not isinstance(id, str) or not id:
+    if not id:
         raise InvalidParams("id must be a job id (or all=true)", param="id")
     return await manager.cancel(id, wait=wait)
-
-
-def _check_bool(value: Any, name: str) -> None:
-    if not isinstance(value, bool):
-        raise InvalidParams(f"{name} must be true or false", param=name)

@@ -6,17 +6,15 @@ from typing import Any
 
 from anyio.to_thread import run_sync
 
-from swampd.api import CallContext, rpc
-from swampd.api.data import need_str, opt_str
+from swampd.api import CallContext, NonEmptyStr, rpc
 
 
 @rpc("repos.register", mutating=True)
-async def register(ctx: CallContext, path: str, name: str | None = None,
-                   swamp_datastore: str | None = None) -> dict[str, Any]:
+async def register(ctx: CallContext, path: NonEmptyStr, name: NonEmptyStr | None = None,
+                   swamp_datastore: NonEmptyStr | None = None) -> dict[str, Any]:
     """Register a repo by absolute path; its datastore is resolved as swamp does (pass SWAMP_DATASTORE)."""
     # Registering opens the datastore (a boto3 client, a PostgreSQL pool): never on the event loop.
-    handle = await run_sync(ctx.services.repos.register, need_str("path", path), opt_str("name", name),
-                            opt_str("swamp_datastore", swamp_datastore))
+    handle = await run_sync(ctx.services.repos.register, path, name, swamp_datastore)
     return handle.describe()
 
 
@@ -27,6 +25,6 @@ async def list_(ctx: CallContext) -> list[dict[str, Any]]:
 
 
 @rpc("repos.forget", mutating=True)
-async def forget(ctx: CallContext, name: str) -> dict[str, Any]:
+async def forget(ctx: CallContext, name: NonEmptyStr) -> dict[str, Any]:
     """Forget a registered repo (its datastore and cached data are left alone)."""
-    return {"forgotten": await run_sync(ctx.services.repos.forget, need_str("name", name))}
+    return {"forgotten": await run_sync(ctx.services.repos.forget, name)}

@@ -27,7 +27,7 @@ from jsonrpcserver.sentinels import NOID
 
 from swampd import protocol
 from swampd.api._context import CallContext
-from swampd.api._registry import MethodSpec, Registry
+from swampd.api._registry import NON_EMPTY, MethodSpec, Registry
 from swampd.errors import SwampdError
 
 log = logging.getLogger("swampd.rpc")
@@ -79,6 +79,8 @@ _SIMPLE: dict[Any, tuple[type, ...]] = {
 def _accepted_types(annotation: Any) -> tuple[tuple[type, ...], bool] | None:
     """For simple annotations (str, int, X | None, list[...]): the accepted JSON types and whether
     a bool must be refused (JSON true is no int). None: not checked here."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         parts = [_accepted_types(a) for a in typing.get_args(annotation)]
@@ -94,18 +96,29 @@ def _accepted_types(annotation: Any) -> tuple[tuple[type, ...], bool] | None:
     return accepted, bool not in accepted
 
 
+def _wants_non_empty(annotation: Any) -> bool:
+    """Whether the annotation is (or, in a union, contains) `NonEmptyStr`."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_wants_non_empty(a) for a in typing.get_args(annotation))
+    return typing.get_origin(annotation) is typing.Annotated and NON_EMPTY in typing.get_args(annotation)[1:]
+
+
 def _checker(annotation: Any) -> Callable[[Any], bool] | None:
     """A predicate for a simple annotation (None = don't check): one isinstance call."""
     rule = _accepted_types(annotation)
     if rule is None:
         return None
     accepted, refuse_bool = rule
+    if _wants_non_empty(annotation):
+        return lambda v: isinstance(v, accepted) and v != ""
     if refuse_bool:
         return lambda v: isinstance(v, accepted) and v.__class__ is not bool
     return lambda v: isinstance(v, accepted)
 
 
 def _type_name(annotation: Any) -> str:
+    if _wants_non_empty(annotation):
+        return "a non-empty string" + (" or null" if type(None) in typing.get_args(annotation) else "")
     return str(annotation).replace("typing.", "").replace("<class '", "").replace("'>", "")
 
 
@@ -158,7 +171,7 @@ class RpcDispatcher:
         handler = spec.handler
         signature = inspect.signature(handler)
         try:
-            hints = typing.get_type_hints(handler)
+            hints = typing.get_type_hints(handler, include_extras=True)
         except Exception:  # noqa: BLE001 - unresolvable hint: skip the type checks
             hints = {}
         names = list(signature.parameters)[1:]

@@ -200,3 +200,15 @@ def test_param_types_follow_the_annotations(daemon):
     assert as_int["result"] == {"slept": 0}  # an int is a fine float
     assert union_wrong["error"]["data"]["param"] == "topics"
     assert union_none["result"]["protocol"] == protocol.PROTOCOL_VERSION
+
+
+def test_non_empty_string_params_refuse_empty_strings(daemon):
+    with daemon.client() as c:
+        empty = exchange(c, '{"jsonrpc": "2.0", "method": "calls.cancel", "params": {"key": ""}, "id": 1}')
+        not_a_string = exchange(c, '{"jsonrpc": "2.0", "method": "calls.cancel", "params": [7], "id": 2}')
+        optional_empty = exchange(c, '{"jsonrpc": "2.0", "method": "cache.keys", "params": {"filter": ""}, "id": 3}')
+        optional_null = exchange(c, '{"jsonrpc": "2.0", "method": "cache.keys", "params": {"filter": null}, "id": 4}')
+    for reply, param in ((empty, "key"), (not_a_string, "key"), (optional_empty, "filter")):
+        assert reply["error"]["data"] == {"kind": "invalid_params", "param": param}, reply
+    assert "non-empty string" in empty["error"]["message"]
+    assert "keys" in optional_null["result"]
