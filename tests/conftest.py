@@ -22,6 +22,15 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN_DIR = Path(sys.executable).parent
 
 
+def wait_until(predicate: Any, timeout: float = 60.0, what: str = "condition") -> None:
+    """Poll `predicate` until it is true; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout:g}s")
+        time.sleep(0.02)
+
+
 def swamp_command() -> list[str]:
     script = BIN_DIR / "swamp"
     return [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from swampd.jobs.process import pid_alive
+from tests.conftest import wait_until
 
 from .helpers import executions, overlaps, recorded_pids
 
@@ -25,14 +25,6 @@ def swamp_all(commands: list[list[str]], env: dict[str, str]) -> list[tuple[int,
         stdout, stderr = p.communicate(timeout=300)
         out.append((p.returncode, stdout, stderr))
     return out
-
-
-def wait_until(predicate: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)
 
 
 def gated(daemon: Any, commands: list[list[str]], gate: Path, waiters: int) -> list[tuple[int, str, str]]:

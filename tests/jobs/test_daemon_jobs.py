@@ -14,16 +14,9 @@ from typing import Any
 import pytest
 
 from swampd.jobs.process import pid_alive
+from tests.conftest import wait_until
 
 from .helpers import executions, recorded_pids
-
-
-def wait_until(predicate: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)
 
 
 def gone(pids: list[int], timeout: float = 30.0) -> bool:

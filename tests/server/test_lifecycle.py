@@ -8,23 +8,12 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
 from swampd import protocol
 from swampd.client import Client, RpcError, connect
-from tests.conftest import DaemonProcess, daemon_pids, swamp_command
-
-
-def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
+from tests.conftest import DaemonProcess, daemon_pids, swamp_command, wait_until
 
 
 @pytest.mark.slow
@@ -50,7 +39,7 @@ def test_kill9_then_a_call_recovers(swampd_home, daemon_env, run_cli):
     assert first.returncode == 0, first
     old_pid = first.json()["pid"]
     os.kill(old_pid, signal.SIGKILL)
-    wait_for(lambda: not os.path.exists(f"/proc/{old_pid}") or open(f"/proc/{old_pid}/stat").read().split()[2] == "Z")
+    wait_until(lambda: not os.path.exists(f"/proc/{old_pid}") or open(f"/proc/{old_pid}/stat").read().split()[2] == "Z")
     socket_path = swampd_home / "run" / "swampd.sock"
     assert socket_path.exists()  # the dead daemon left its socket and pidfile behind
     second = run_cli("rpc", "daemon.hello", env=env)
@@ -107,7 +96,7 @@ def test_sigterm_drains_twenty_slow_requests(daemon):
     threads = [threading.Thread(target=slow_call) for _ in range(20)]
     for t in threads:
         t.start()
-    assert wait_for(lambda: daemon.call("daemon.status")["requests_in_flight"] >= 21)
+    wait_until(lambda: daemon.call("daemon.status")["requests_in_flight"] >= 21)
     os.kill(daemon.pid, signal.SIGTERM)
     for t in threads:
         t.join(timeout=60)
@@ -120,7 +109,7 @@ def test_drain_grace_bounds_shutdown(swampd_home, daemon_env):
     proc = DaemonProcess(swampd_home, dict(daemon_env, SWAMPD_DRAIN_GRACE="0.5")).start()
     with proc.client(timeout=60) as c:
         request_id = c.request("rpc.sleep", {"seconds": 120})
-        assert wait_for(lambda: proc.call("daemon.status")["requests_in_flight"] >= 2)
+        wait_until(lambda: proc.call("daemon.status")["requests_in_flight"] >= 2)
         os.kill(proc.pid, signal.SIGTERM)
         assert proc.wait_exit(timeout=30) == 0
         reply = c.wait_reply(request_id)
@@ -147,7 +136,7 @@ def test_daemon_status_start_restart_clean(swampd_home, daemon_env, run_cli):
     restarted = run_cli("--json", "daemon", "restart").json()
     assert restarted["pid"] != pid
     os.kill(restarted["pid"], signal.SIGKILL)
-    wait_for(lambda: daemon_pids(swampd_home) == [])
+    wait_until(lambda: daemon_pids(swampd_home) == [])
     cleaned = run_cli("--json", "daemon", "clean").json()
     assert str(swampd_home / "run" / "swampd.sock") in cleaned["removed"]
     logs = run_cli("daemon", "logs", "-n", "5")
