@@ -37,18 +37,26 @@ HELLO = b'{"jsonrpc":"2.0","method":"daemon.hello","id":1}\n'
 # -- the three servers' one-client latency ----------------------------------------------------------
 
 
+WARMUP = 200
+
+
+def time_calls(call: Any) -> list[float]:
+    """Round-trip times of `call`, after a warm-up."""
+    for _ in range(WARMUP):
+        call()
+    samples = []
+    for _ in range(ROUND_TRIPS):
+        t = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - t)
+    return samples
+
+
 def swampd_latency(socket_path: str) -> list[float]:
     from swampd.client import Client
 
-    samples = []
     with Client(socket_path) as client:
-        for _ in range(200):
-            client.call("daemon.hello")
-        for _ in range(ROUND_TRIPS):
-            t = time.perf_counter()
-            client.call("daemon.hello")
-            samples.append(time.perf_counter() - t)
-    return samples
+        return time_calls(lambda: client.call("daemon.hello"))
 
 
 def raw_latency(socket_path: str, line: bytes) -> list[float]:
@@ -56,17 +64,17 @@ def raw_latency(socket_path: str, line: bytes) -> list[float]:
 
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     sock.connect(socket_path)
-    samples = []
-    for i in range(ROUND_TRIPS + 200):
-        t = time.perf_counter()
+
+    def exchange() -> None:
         sock.sendall(line)
         data = b""
         while not data.endswith(b"\n"):
             data += sock.recv(65536)
-        if i >= 200:
-            samples.append(time.perf_counter() - t)
-    sock.close()
-    return samples
+
+    try:
+        return time_calls(exchange)
+    finally:
+        sock.close()
 
 
 def redis_latency(socket_path: str, op: str) -> list[float]:
@@ -74,15 +82,7 @@ def redis_latency(socket_path: str, op: str) -> list[float]:
 
     r = redis.Redis(unix_socket_path=socket_path)
     r.set("k1k", b"x" * 1024)
-    fn = (lambda: r.ping()) if op == "ping" else (lambda: r.get("k1k"))
-    for _ in range(200):
-        fn()
-    samples = []
-    for _ in range(ROUND_TRIPS):
-        t = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t)
-    return samples
+    return time_calls(r.ping if op == "ping" else lambda: r.get("k1k"))
 
 
 # -- throughput from 16 processes -----------------------------------------------------------------
