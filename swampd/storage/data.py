@@ -32,7 +32,7 @@ from swampd.storage.layout import (
     parse_latest,
 )
 from swampd.storage.locks import StoreLock
-from swampd.storage.repos import RepoHandle, RepoRegistry, resolve_model_id, store_id
+from swampd.storage.repos import RepoHandle, RepoRegistry, known_model_id, resolve_model_id, store_id
 from swampd.storage.stats import CacheStats, Publish
 
 T = TypeVar("T")
@@ -174,8 +174,12 @@ class DataService:
             self.publish("datastore", {"type": "datastore.state", "store_id": sid, "backend": store.kind,
                                        "state": state})
 
-    def _ref(self, handle: RepoHandle, model_type: str, model: str, name: str) -> DataRef:
-        return DataRef.of(model_type, resolve_model_id(handle, model_type, model), name)
+    async def _ref(self, handle: RepoHandle, model_type: str, model: str, name: str) -> DataRef:
+        """The data's path; a model name is looked up in the repo's models/ in a worker thread."""
+        model_id = known_model_id(handle, model_type, model) if isinstance(model, str) else None
+        if model_id is None:
+            model_id = await anyio.to_thread.run_sync(resolve_model_id, handle, model_type, model)
+        return DataRef.of(model_type, model_id, name)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -276,7 +280,7 @@ class DataService:
     async def get(self, repo: str, model_type: str, model: str, name: str, version: int | None = None,
                   *, as_path: bool = False) -> dict[str, Any]:
         handle = await self.handle(repo)
-        ref = self._ref(handle, model_type, model, name)
+        ref = await self._ref(handle, model_type, model, name)
         if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
             raise InvalidParams("version must be an integer >= 1")
         stale = False
@@ -344,7 +348,7 @@ class DataService:
 
     async def versions(self, repo: str, model_type: str, model: str, name: str) -> dict[str, Any]:
         handle = await self.handle(repo)
-        ref = self._ref(handle, model_type, model, name)
+        ref = await self._ref(handle, model_type, model, name)
         keys, stale = await self._listing(handle, ref.name_dir, recursive=True)
         versions = _versions_from_keys(keys, ref.name_dir)
         if not versions:
@@ -360,7 +364,7 @@ class DataService:
             children, stale = await self._listing(handle, f"data/{probe.type}", recursive=False)
             return {"repo": handle.name, "type": probe.type, "stale": stale,
                     "models": [c.rstrip("/") for c in children if c.endswith("/")]}
-        ref = self._ref(handle, model_type, model, "x")
+        ref = await self._ref(handle, model_type, model, "x")
         children, stale = await self._listing(handle, ref.model_dir, recursive=False)
         found: dict[str, tuple[int, bool]] = {}
         limiter = anyio.CapacityLimiter(16)
@@ -387,7 +391,7 @@ class DataService:
                   owner: dict[str, str] | None = None, lifetime: str = "infinite",
                   garbage_collection: int | str = 10) -> dict[str, Any]:
         handle = await self.handle(repo)
-        ref = self._ref(handle, model_type, model, name)
+        ref = await self._ref(handle, model_type, model, name)
         build = partial(build_metadata, ref, content=content, content_type=content_type, tags=tags, owner=owner,
                         lifetime=lifetime, garbage_collection=garbage_collection)
         build(version=1)  # refuse bad tags/owner before touching the backend

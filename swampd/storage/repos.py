@@ -200,15 +200,23 @@ class RepoRegistry:
         self._handles.clear()
 
 
-def resolve_model_id(repo: RepoHandle, model_type: str, model: str) -> str:
-    """A model id, given an id or a name (read from the repo's `models/{type}/{name}.yaml`)."""
-    if not isinstance(model, str) or not model:
-        raise InvalidParams("model must be a model id or name")
+def known_model_id(repo: RepoHandle, model_type: str, model: str) -> str | None:
+    """The model id without any I/O: `model` itself when it is an id, else a recent lookup."""
     if looks_like_uuid(model):
         return model
     cached = repo.model_ids.get((model_type, model))
     if cached is not None and time.monotonic() - cached[1] < MODEL_ID_TTL:
         return cached[0]
+    return None
+
+
+def resolve_model_id(repo: RepoHandle, model_type: str, model: str) -> str:
+    """A model id, given an id or a name (read from the repo's `models/{type}/{name}.yaml`)."""
+    if not isinstance(model, str) or not model:
+        raise InvalidParams("model must be a model id or name")
+    known = known_model_id(repo, model_type, model)
+    if known is not None:
+        return known
     resolved = _read_model_id(repo, model_type, model)
     repo.model_ids[(model_type, model)] = (resolved, time.monotonic())
     return resolved
