@@ -208,3 +208,60 @@ def run_cli(daemon_env: dict[str, str]) -> Any:
         return CliResult(completed)
 
     return run
+
+
+# -- the real swamp CLI ------------------------------------------------------------------------
+
+REAL_SWAMP = REPO_ROOT / ".swamp-real" / "bin" / "swamp"
+
+
+class RealSwamp:
+    """The real swamp CLI (installed by `scripts/setup --test` into .swamp-real/).
+
+    Each call runs with HOME and SWAMP_HOME in `home`, so swamp's user-level state (its
+    repo caches, telemetry id, auth) never touches the machine's real home.
+    """
+
+    def __init__(self, executable: Path, home: Path) -> None:
+        self.executable = executable
+        self.home = home
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SWAMPD_", "SWAMP_"))}
+        env.update(HOME=str(self.home), SWAMP_HOME=str(self.home / ".swamp"), NO_COLOR="1")
+        env.update(extra)
+        return env
+
+    def run(self, *args: str, cwd: Path | str, input: str | None = None, env: dict[str, str] | None = None,
+            timeout: float = 120.0, check: bool = False) -> CliResult:
+        completed = subprocess.run(
+            [str(self.executable), *args], cwd=cwd, input=input, env=env or self.env(),
+            capture_output=True, text=True, timeout=timeout,
+        )
+        result = CliResult(completed)
+        if check and result.returncode != 0:
+            raise AssertionError(f"swamp {' '.join(args)} failed: {result!r}")
+        return result
+
+    def json(self, *args: str, cwd: Path | str, **kwargs: Any) -> Any:
+        return self.run(*args, "--json", cwd=cwd, check=True, **kwargs).json()
+
+    def init_repo(self, path: Path) -> Path:
+        path.mkdir(parents=True, exist_ok=True)
+        self.json("repo", "init", "--tool", "none", cwd=path)
+        return path
+
+
+@pytest.fixture(scope="session")
+def real_swamp_executable() -> Path:
+    if not REAL_SWAMP.exists():
+        pytest.fail(f"the real swamp CLI is not installed at {REAL_SWAMP}: run scripts/setup --test")
+    return REAL_SWAMP
+
+
+@pytest.fixture
+def real_swamp(real_swamp_executable: Path, tmp_path: Path) -> RealSwamp:
+    """The real swamp CLI with a private home for this test."""
+    home = tmp_path / "swamp-home"
+    home.mkdir()
+    return RealSwamp(real_swamp_executable, home)
