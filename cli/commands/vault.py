@@ -1,8 +1,9 @@
 """`swamp vault ls|get|put|rm|rotate|audit|lock|unlock`: the host vault and repo vaults via swampd.
 
-Secret values are read from stdin (when piped) or a hidden prompt, never from the command
-line unless `--value-from-arg` says so (argv shows in `ps` and shell history). A revealed
-value printed to a pipe has no trailing newline (swamp's `read-secret` behaviour).
+Secret values are read from stdin (when piped) or a hidden prompt. On the command line (argv
+shows in `ps` and shell history) only as swamp's inline form `KEY=VALUE`, which the user types
+on purpose, or as a VALUE argument with `--value-from-arg`. Empty values need `--allow-empty`.
+A revealed value printed to a pipe has no trailing newline (swamp's `read-secret` behaviour).
 """
 
 from __future__ import annotations
@@ -41,12 +42,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     get.add_argument("key")
     get.add_argument("--reveal", action="store_true", help="print the value")
 
-    put = with_repo(sub.add_parser("put", help="store a secret read from stdin or a hidden prompt"))
+    put = with_repo(sub.add_parser("put", help="store a secret read from stdin, a hidden prompt or KEY=VALUE"))
     put.add_argument("vault")
-    put.add_argument("key")
+    put.add_argument("key", help="the key, or KEY=VALUE (swamp's inline form; split at the first '=')")
     put.add_argument("value", nargs="?", help="only with --value-from-arg (visible in ps and shell history)")
     put.add_argument("--value-from-arg", action="store_true", help="take the value from the command line")
     put.add_argument("-f", "--force", action="store_true", help="overwrite an existing secret")
+    put.add_argument("--allow-empty", action="store_true", help="store an empty value (refused otherwise)")
     put.add_argument("--label", action="append", default=[], metavar="K=V", help="a label (repeatable)")
     put.add_argument("--refresh-from", metavar="CMD", help="refresh hook: a command printing the new value")
     put.add_argument("--refresh-ttl", metavar="TTL", help="refresh hook ttl, e.g. 50m (default 50m)")
@@ -102,6 +104,12 @@ def _ttl_seconds(text: str) -> float:
     if not m:
         raise ValueError(text)
     return float(m.group(1)) * _TTL_UNITS[m.group(2)]
+
+
+def _split_inline(args: argparse.Namespace) -> tuple[str, str | None]:
+    """swamp's `parseKeyValue`: `KEY=VALUE` is split at the first `=`; a plain key has no value."""
+    key, sep, value = args.key.partition("=")
+    return (key, value) if sep else (args.key, None)
 
 
 def _read_value(args: argparse.Namespace, ctx: CliContext) -> str | None:
@@ -171,7 +179,13 @@ def _get(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _put(args: argparse.Namespace, ctx: CliContext) -> int:
-    value = _read_value(args, ctx)
+    key, inline = _split_inline(args)
+    if not key:
+        return ctx.fail("the key before '=' is empty", kind="invalid_params", code=exit_codes.USAGE)
+    if inline is not None and (args.value is not None or args.value_from_arg):
+        return ctx.fail("give the value inline (KEY=VALUE) or as VALUE, not both", kind="invalid_params",
+                        code=exit_codes.USAGE)
+    value = inline if inline is not None else _read_value(args, ctx)
     if value is None:
         if args.value is not None:
             return ctx.fail(
@@ -187,7 +201,9 @@ def _put(args: argparse.Namespace, ctx: CliContext) -> int:
         if not sep or not k:
             return ctx.fail(f"--label {item!r} is not K=V", kind="invalid_params", code=exit_codes.USAGE)
         labels[k] = v
-    params: dict[str, Any] = {**_target(args, args.vault), "key": args.key, "value": value, "overwrite": args.force}
+    params: dict[str, Any] = {**_target(args, args.vault), "key": key, "value": value, "overwrite": args.force}
+    if args.allow_empty:
+        params["allow_empty"] = True
     if labels:
         params["labels"] = labels
     if args.refresh_from:

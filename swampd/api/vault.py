@@ -48,8 +48,9 @@ async def put(
     labels: dict | None = None,
     refresh_command: str | None = None,
     refresh_ttl: float | None = None,
+    allow_empty: bool = False,
 ) -> dict[str, Any]:
-    """Store a secret; replacing an existing one needs overwrite: true."""
+    """Store a secret; replacing one needs overwrite: true, an empty value allow_empty: true."""
     return await ctx.services.vault.put(
         vault,
         key,
@@ -59,6 +60,7 @@ async def put(
         labels=_labels(labels),
         refresh_command=refresh_command,
         refresh_ttl=refresh_ttl,
+        allow_empty=allow_empty,
         caller=_caller(ctx, "vault.put"),
     )
 

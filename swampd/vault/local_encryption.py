@@ -34,6 +34,19 @@ def validate_key(key: str) -> str:
     return key
 
 
+def validate_new_key(key: str) -> str:
+    """A key about to be written: swamp's rule, and no `=`.
+
+    swamp's `vault put VAULT KEY=VALUE` splits at the first `=`, so a stored key with `=` in
+    it is almost always a value typed inline by mistake. The message never repeats the key:
+    it may be that secret.
+    """
+    validate_key(key)
+    if "=" in key:
+        raise InvalidInput("a secret key may not contain '=' (KEY=VALUE is a key and its value)")
+    return key
+
+
 def secrets_dir(repo_root: str, vault_name: str) -> str:
     return os.path.join(repo_root, ".swamp", "secrets", VAULT_TYPE, vault_name)
 

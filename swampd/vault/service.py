@@ -35,7 +35,7 @@ from swampd.vault.host import HostVault
 from swampd.vault.keyring_backend import KeyringStore
 from swampd.vault.keys import KeyCache
 from swampd.vault.local_encryption import VAULT_TYPE as LOCAL_TYPE
-from swampd.vault.local_encryption import LocalEncryptionVault, validate_key
+from swampd.vault.local_encryption import LocalEncryptionVault, validate_key, validate_new_key
 from swampd.vault.metadata import MetadataIndex
 from swampd.vault.repo_config import VaultConfig, VaultConfigCache, find_repo_root
 from swampd.vault.rotation import RotationPolicy, run_refresh_command
@@ -451,12 +451,15 @@ class VaultService:
         labels: dict[str, str] | None = None,
         refresh_command: str | None = None,
         refresh_ttl: float | None = None,
+        allow_empty: bool = False,
         caller: str = "swampd",
     ) -> dict[str, Any]:
-        """Store a value; replacing an existing one needs `overwrite`."""
-        validate_key(key)
+        """Store a value; replacing an existing one needs `overwrite`, an empty one `allow_empty`."""
+        validate_new_key(key)
         if not isinstance(value, str):
             raise InvalidParams("value must be a string")
+        if not value and not allow_empty:
+            raise InvalidParams("the value is empty; pass allow_empty to store an empty secret", param="value")
         if len(value.encode("utf-8")) > MAX_VALUE_BYTES:
             raise InvalidParams("value is larger than 1 MiB")
         if labels is not None and (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from .conftest import Repo
@@ -37,6 +39,32 @@ def test_value_on_the_command_line_needs_the_flag(daemon, run_cli, repo: Repo) -
     assert ok.returncode == 0, ok
     got = run_cli("--json", "vault", "get", "dev", "ARG_K", "--repo", repo.root, "--reveal")
     assert got.json()["value"] == "argv-secret"
+
+
+def test_swamps_inline_key_value_form(daemon, run_cli, repo: Repo) -> None:
+    """issue 10 #6: `vault put VAULT KEY=VALUE` stores KEY with VALUE (was: a key named `KEY=VALUE`, empty value)."""
+    put = run_cli("vault", "put", "dev", "API_KEY=sk-1234=567", "--repo", repo.root, input="")
+    assert put.returncode == 0, put
+    assert "sk-1234" not in put.stdout + put.stderr
+    got = run_cli("--json", "vault", "get", "dev", "API_KEY", "--repo", repo.root, "--reveal")
+    assert got.json()["value"] == "sk-1234=567"  # split at the first '=' only, as swamp does
+    listed = run_cli("--json", "vault", "ls", "dev", "--repo", repo.root).json()
+    assert [k["key"] for k in listed["vaults"][0]["keys"]] == ["API_KEY"]
+    assert not any("sk-1234" in name for _, dirs, files in os.walk(repo.secrets_dir("dev")) for name in dirs + files)
+    both = run_cli("vault", "put", "dev", "B=inline", "positional", "--value-from-arg", "--repo", repo.root)
+    assert both.returncode == 2 and "not both" in both.stderr
+    no_key = run_cli("vault", "put", "dev", "=orphan-value", "--repo", repo.root)
+    assert no_key.returncode == 2 and "orphan-value" not in no_key.stderr
+
+
+def test_empty_values_need_allow_empty(daemon, run_cli, repo: Repo) -> None:
+    for refused in (run_cli("vault", "put", "dev", "E=", "--repo", repo.root),
+                    run_cli("vault", "put", "dev", "E", "--repo", repo.root, input="\n")):
+        assert refused.returncode != 0 and "invalid_params" in refused.stderr, refused
+    assert run_cli("--json", "vault", "ls", "dev", "--repo", repo.root).json()["vaults"][0]["keys"] == []
+    ok = run_cli("vault", "put", "dev", "E=", "--allow-empty", "--repo", repo.root)
+    assert ok.returncode == 0, ok
+    assert run_cli("--json", "vault", "get", "dev", "E", "--repo", repo.root, "--reveal").json()["value"] == ""
 
 
 def test_repo_from_cwd_rotate_audit_lock(daemon, run_cli, repo: Repo) -> None:

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swampd.errors import InvalidInput, NotFound
+from swampd.errors import InvalidInput, InvalidParams, NotFound
 from swampd.vault.keys import read_or_create_key_file
 from swampd.vault.service import VaultService
 
@@ -197,6 +197,40 @@ async def test_unsafe_keys_are_refused(service: VaultService) -> None:
     for bad in ("../x", "a/b", "a\\b", "a\0b", ""):
         with pytest.raises(InvalidInput):
             await service.put("dev", bad, "v")
+
+
+def _names_under(directory: str) -> list[str]:
+    return [name for _, dirs, files in os.walk(directory) for name in dirs + files]
+
+
+async def test_a_key_with_equals_is_refused_without_repeating_it(service: VaultService, repo: Repo) -> None:
+    """issue 10 #6: `KEY=VALUE` typed as a key would put the secret into a file name and the audit trail."""
+    with pytest.raises(InvalidInput) as err:
+        await service.put("dev", "API_KEY=sk-inline-secret", "")
+    assert "sk-inline-secret" not in repr(err.value.to_error())
+    assert not _names_under(repo.secrets_dir("dev"))
+    assert (await service.list("dev"))["vaults"][0]["keys"] == []
+
+
+async def test_an_empty_value_needs_allow_empty(service: VaultService) -> None:
+    with pytest.raises(InvalidParams) as err:
+        await service.put("dev", "EMPTY", "")
+    assert err.value.data["param"] == "value"
+    with pytest.raises(NotFound):
+        await service.get("dev", "EMPTY", reveal=True)
+    await service.put("dev", "EMPTY", "", allow_empty=True)
+    assert (await service.get("dev", "EMPTY", reveal=True))["value"] == ""
+
+
+async def test_a_key_with_equals_stored_earlier_can_still_be_read_and_removed(
+    service: VaultService, repo: Repo
+) -> None:
+    """Keys the old bug stored (or swamp's 3-argument form did) stay reachable, so they can be cleaned up."""
+    await service.put("dev", "PLAIN", "v")
+    plain = os.path.join(repo.secrets_dir("dev"), "PLAIN.enc")
+    os.rename(plain, os.path.join(repo.secrets_dir("dev"), "A=B.enc"))
+    assert (await service.get("dev", "A=B", reveal=True))["value"] == "v"
+    assert (await service.delete("dev", "A=B"))["secretKey"] == "A=B"
 
 
 def test_key_file_creation_race(tmp_path) -> None:
