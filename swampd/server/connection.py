@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
+import json
 import logging
 import os
+import re
 import select
 import socket
 import struct
@@ -44,8 +46,39 @@ READ_PAUSE_LIMIT = 32 * 1024 * 1024
 """Unsent replies above which we stop reading from the client until it catches up."""
 
 
+_LONG_DIGITS = re.compile(rb"\d{19}")
+"""A run of digits that may be an integer beyond 64 bits, which orjson would turn into a float."""
+
+
 def dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj) + b"\n"
+    try:
+        return orjson.dumps(obj) + b"\n"
+    except TypeError:  # an integer beyond 64 bits (an id, an echoed value): the stdlib has no such limit
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+
+def loads(line: bytes) -> Any:
+    """Decode one frame; integers beyond 64 bits stay exact (orjson would make them floats)."""
+    obj = orjson.loads(line)
+    if _LONG_DIGITS.search(line) is not None:
+        try:
+            return json.loads(line)
+        except (ValueError, RecursionError):
+            pass
+    return obj
+
+
+def request_key(obj: Any) -> Any:
+    """The in-flight key of a request: its id when that is a valid JSON-RPC id, else None.
+
+    Arrays and objects are not ids (and not hashable): such a request is answered −32600
+    with `id: null` by the dispatcher, and the connection carries on.
+    """
+    if isinstance(obj, dict):
+        id_ = obj.get("id")
+        if isinstance(id_, (str, int, float)) and not isinstance(id_, bool):
+            return id_
+    return None
 
 
 def peer_credentials(sock: socket.socket) -> Peer:
@@ -245,15 +278,17 @@ class ClientConnection(asyncio.Protocol, Connection):
 
     def _handle_line(self, line: bytes) -> None:
         try:
-            obj = orjson.loads(line)
+            obj = loads(line)
         except orjson.JSONDecodeError:
             self._write(dumps(error_reply(protocol.PARSE_ERROR, "parse error: not valid JSON")))
             return
         if isinstance(obj, dict) and obj.get("method") == protocol.CANCEL_METHOD:
             self._cancel(obj)
             return
-        key = obj.get("id") if isinstance(obj, dict) and "id" in obj else ("anonymous", next(self._anonymous))
-        if key in self._in_flight:
+        key = request_key(obj)
+        if key is None:
+            key = ("anonymous", next(self._anonymous))
+        elif key in self._in_flight:
             key = ("duplicate", next(self._anonymous))
         state = self._hub.services.state
         state.requests_in_flight += 1
@@ -273,7 +308,8 @@ class ClientConnection(asyncio.Protocol, Connection):
             target = params.get("id")
         else:
             target = params[0] if isinstance(params, list) and params else None
-        task = self._in_flight.get(target)
+        key = request_key({"id": target})
+        task = self._in_flight.get(key) if key is not None else None
         if task is not None:
             task.cancel()
 
@@ -290,13 +326,12 @@ class ClientConnection(asyncio.Protocol, Connection):
             if isinstance(obj, dict) and "id" in obj:
                 if self._aborting:
                     reply = error_reply(protocol.DAEMON_ERRORS["shutting_down"],
-                                        "the daemon is shutting down; retry to reach a new one", obj["id"])
+                                        "the daemon is shutting down; retry to reach a new one", request_key(obj))
                 else:
-                    reply = error_reply(protocol.REQUEST_CANCELLED, "request cancelled", obj["id"])
+                    reply = error_reply(protocol.REQUEST_CANCELLED, "request cancelled", request_key(obj))
         elif (exc := task.exception()) is not None:
             log.error("request failed outside its handler: %s", type(exc).__name__)
-            request_id = obj.get("id") if isinstance(obj, dict) else None
-            reply = error_reply(protocol.INTERNAL_ERROR, "internal error", request_id)
+            reply = error_reply(protocol.INTERNAL_ERROR, "internal error", request_key(obj))
         else:
             reply = task.result()
         if reply is not None and not self._closed:
