@@ -8,8 +8,10 @@ path (starting a daemon) imports what it needs when it needs it.
 from __future__ import annotations
 
 import _socket
+import errno
 import os
 import sys
+import time
 
 from swampd import protocol
 from swampd.paths import Paths, resolve_paths
@@ -72,6 +74,22 @@ except ImportError:  # pragma: no cover - CPython always has _json
 START_TIMEOUT = 10.0
 """Seconds to wait for an auto-started daemon to accept connections (sccache's default)."""
 
+CONNECT_TIMEOUT = 5.0
+"""Seconds to wait for the daemon to accept a connection (its listen backlog may be full)."""
+ANSWER_TIMEOUT = 10.0
+"""Seconds within which a live daemon answers the handshake or a liveness probe."""
+PROBE_INTERVAL = 5.0
+"""Seconds of silence during a call after which the client checks that the daemon still answers."""
+CALL_TIMEOUT = 300.0
+"""Default deadline of a call whose work is bounded (`LONG_METHODS` have none: they wait as
+long as their work runs, as long as the daemon keeps answering probes)."""
+LONG_METHODS = frozenset({
+    "jobs.submit", "jobs.wait", "jobs.logs", "jobs.cancel", "vault.rotate", "extensions.install",
+    "cache.prefetch", "rpc.sleep", "daemon.stop",
+})
+PROBE_PREFIX = "swampd-probe-"
+_DEFAULT: Any = object()
+
 
 class RpcError(Exception):
     """Raised when the daemon answers a call with a JSON-RPC error."""
@@ -98,21 +116,39 @@ class ConnectionClosed(DaemonUnavailable):
     """Raised when the daemon closed the connection."""
 
 
-class Client:
-    """One connection to the daemon. Not thread-safe; use one per thread."""
+class DaemonNotAnswering(DaemonUnavailable):
+    """Raised when a daemon's socket exists but nothing accepts or answers within the deadline."""
 
-    def __init__(self, socket_path: str, *, timeout: float | None = None) -> None:
+
+class CallTimeout(RpcError):
+    """Raised when a call ran past its deadline or the daemon stopped answering during it.
+
+    Not a `DaemonUnavailable`: the request was sent and may have run, so nothing falls back
+    to running it again in-process.
+    """
+
+    def __init__(self, message: str, **data: Any) -> None:
+        super().__init__(protocol.DAEMON_ERRORS["timeout"], message, {"kind": "timeout", **data})
+
+
+class Client:
+    """One connection to the daemon. Not thread-safe; use one per thread.
+
+    `timeout` is the deadline of each call and of raw reads (None: calls use their default,
+    `CALL_TIMEOUT`, or no deadline for `LONG_METHODS`). While a call waits, a daemon silent for
+    `PROBE_INTERVAL` seconds is sent a liveness probe on the same connection; one that does not
+    answer it within `ANSWER_TIMEOUT` ends the call with `CallTimeout`.
+    """
+
+    def __init__(self, socket_path: str, *, timeout: float | None = None,
+                 connect_timeout: float | None = None) -> None:
         self.socket_path = socket_path
-        self._sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-        if timeout is not None:
-            self._sock.settimeout(timeout)
-        try:
-            self._sock.connect(socket_path)
-        except OSError:
-            self._sock.close()
-            raise
+        self._sock = connect_socket(socket_path, connect_timeout)
+        self.timeout = timeout
+        self._sock.settimeout(timeout)
         self._buffer = b""
         self._next_id = 0
+        self._probes = 0
         self.notifications: list[dict[str, Any]] = []
         self.hello: dict[str, Any] | None = None
 
@@ -128,6 +164,8 @@ class Client:
         self.close()
 
     def settimeout(self, timeout: float | None) -> None:
+        """The deadline of each following call and raw read (None: the method's default)."""
+        self.timeout = timeout
         self._sock.settimeout(timeout)
 
     # -- wire --------------------------------------------------------------------------------
@@ -163,10 +201,16 @@ class Client:
         self.send(message)
         return self._next_id
 
-    def wait_reply(self, request_id: Any) -> dict[str, Any]:
-        """Read until the reply to `request_id` arrives; notifications on the way are kept."""
+    def wait_reply(self, request_id: Any, *, timeout: Any = _DEFAULT, method: str = "") -> dict[str, Any]:
+        """Read until the reply to `request_id` arrives; notifications on the way are kept.
+
+        Raises CallTimeout when the deadline passes (the request is then cancelled) or when the
+        daemon does not answer a liveness probe.
+        """
+        if timeout is _DEFAULT:
+            timeout = self.timeout
         while True:
-            message = self.read_message()
+            message = self.next_message(timeout, method=method, request_id=request_id)
             if isinstance(message, dict) and "id" not in message and "method" in message:
                 self.notifications.append(message)
                 continue
@@ -176,9 +220,77 @@ class Client:
                 err = message["error"]
                 raise RpcError(err.get("code", protocol.INTERNAL_ERROR), err.get("message", ""), err.get("data"))
 
-    def call(self, method: str, params: Any = None) -> Any:
-        """Call `method` and return its result; raises RpcError for an error reply."""
-        reply = self.wait_reply(self.request(method, params))
+    def next_message(self, timeout: float | None = None, *, method: str = "", request_id: Any = None) -> Any:
+        """The next message from the daemon, within `timeout` seconds (None: no deadline).
+
+        Silence is never trusted: after `PROBE_INTERVAL` seconds without a message the daemon is
+        asked `daemon.hello` on this connection, and must answer within `ANSWER_TIMEOUT`.
+        Probe replies are consumed here.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        probe_deadline: float | None = None
+        old = self._sock.gettimeout()
+        try:
+            while True:
+                end = self._buffer.find(b"\n")
+                if end >= 0:
+                    line, self._buffer = self._buffer[:end], self._buffer[end + 1:]
+                    message = loads(line.decode())
+                    probe_deadline = None  # any message shows the daemon is alive
+                    if isinstance(message, dict) and str(message.get("id", "")).startswith(PROBE_PREFIX):
+                        continue
+                    return message
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    if request_id is not None:
+                        self._try_cancel(request_id)
+                    raise CallTimeout(f"{method or 'the call'} did not finish within {timeout:g}s; "
+                                      "it was cancelled (it may have done part of its work)",
+                                      method=method or None, timeout=timeout)
+                if probe_deadline is not None and now >= probe_deadline:
+                    raise CallTimeout(
+                        f"the daemon at {self.socket_path} stopped answering during {method or 'a call'} "
+                        f"(no reply to a liveness probe within {ANSWER_TIMEOUT:g}s: stopped or overloaded); "
+                        "the call may or may not have completed",
+                        method=method or None)
+                wake = probe_deadline if probe_deadline is not None else now + PROBE_INTERVAL
+                if deadline is not None:
+                    wake = min(wake, deadline)
+                self._sock.settimeout(max(0.001, wake - now))
+                try:
+                    chunk = self._sock.recv(65536)  # below malloc's mmap threshold: no mmap per call
+                except TimeoutError:
+                    if probe_deadline is None and time.monotonic() < (deadline or float("inf")):
+                        self._send_probe()
+                        probe_deadline = time.monotonic() + ANSWER_TIMEOUT
+                    continue
+                if not chunk:
+                    raise ConnectionClosed("the daemon closed the connection")
+                self._buffer += chunk
+        finally:
+            self._sock.settimeout(old)
+
+    def _send_probe(self) -> None:
+        self._probes += 1
+        self.send({"jsonrpc": "2.0", "method": "daemon.hello", "id": f"{PROBE_PREFIX}{self._probes}"})
+
+    def _try_cancel(self, request_id: Any) -> None:
+        try:
+            self.cancel(request_id)
+        except OSError:
+            pass
+
+    def call(self, method: str, params: Any = None, *, timeout: Any = _DEFAULT) -> Any:
+        """Call `method` and return its result; raises RpcError for an error reply.
+
+        `timeout`: seconds (None = no deadline, only liveness probes); by default the client's
+        `timeout`, else `CALL_TIMEOUT`, or none for `LONG_METHODS`.
+        """
+        if timeout is _DEFAULT:
+            timeout = self.timeout
+            if timeout is None and method not in LONG_METHODS:
+                timeout = CALL_TIMEOUT
+        reply = self.wait_reply(self.request(method, params), timeout=timeout, method=method)
         if "error" in reply:
             err = reply["error"]
             raise RpcError(err.get("code", protocol.INTERNAL_ERROR), err.get("message", ""), err.get("data"))
@@ -210,9 +322,45 @@ class Client:
         finally:
             self._sock.settimeout(old)
 
-    def handshake(self) -> dict[str, Any]:
-        self.hello = self.call("daemon.hello", {"client_protocol": protocol.PROTOCOL_VERSION})
+    def handshake(self, timeout: float | None = None) -> dict[str, Any]:
+        """`daemon.hello`; DaemonNotAnswering when it has no answer within `timeout` seconds."""
+        timeout = ANSWER_TIMEOUT if timeout is None else timeout
+        try:
+            self.hello = self.call("daemon.hello", {"client_protocol": protocol.PROTOCOL_VERSION}, timeout=timeout)
+        except CallTimeout:
+            raise DaemonNotAnswering(
+                f"the daemon at {self.socket_path} is not answering: it accepted the connection but did not "
+                f"answer the handshake within {timeout:g}s (stopped, overloaded, or not a swampd socket); "
+                "check `swamp daemon status`"
+            ) from None
         return self.hello
+
+
+def connect_socket(path: str, timeout: float | None = None) -> Any:
+    """A connected Unix socket. A listener whose backlog is full is retried until `timeout`,
+    then DaemonNotAnswering; no listener at all raises the OSError (ENOENT, ECONNREFUSED)."""
+    timeout = CONNECT_TIMEOUT if timeout is None else timeout
+    deadline = time.monotonic() + timeout
+    while True:
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        sock.settimeout(max(0.001, deadline - time.monotonic()))
+        try:
+            sock.connect(path)
+            return sock
+        except (BlockingIOError, TimeoutError) as exc:
+            sock.close()
+            busy = isinstance(exc, TimeoutError) or exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK)
+            if not busy:
+                raise
+            if time.monotonic() >= deadline:
+                raise DaemonNotAnswering(
+                    f"the daemon at {path} is not answering: its socket exists but no connection was "
+                    f"accepted within {timeout:g}s (stopped or overloaded); check `swamp daemon status`"
+                ) from None
+            time.sleep(0.02)
+        except BaseException:
+            sock.close()
+            raise
 
 
 # -- finding or starting the daemon ---------------------------------------------------------
@@ -305,11 +453,12 @@ def _detach(proc: Any) -> None:
     proc.returncode = 0  # never reaped by us: it outlives this process by design
 
 
-def _can_connect(path: str) -> bool:
+def _can_connect(path: str, timeout: float = 1.0) -> bool:
     try:
         sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     except OSError:
         return False
+    sock.settimeout(timeout)
     try:
         sock.connect(path)
         return True
@@ -326,9 +475,7 @@ def stop_daemon(paths: Paths, *, timeout: float = 30.0) -> bool:
     try:
         with Client(paths.socket, timeout=timeout) as client:
             client.call("daemon.stop", {"reason": "stop requested"})
-    except OSError:
-        return False
-    except RpcError:
+    except (OSError, RpcError, DaemonUnavailable):
         return False
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -369,15 +516,26 @@ def connect(
     paths = paths or resolve_paths()
     try:
         client = Client(paths.socket, timeout=timeout)
-    except OSError:
+    except DaemonNotAnswering:
+        raise  # a daemon is there but stalled: starting another cannot help
+    except OSError as exc:
         allowed = autostart_enabled(paths) if autostart is None else autostart
         if not allowed:
+            if isinstance(exc, ConnectionRefusedError):
+                raise DaemonUnavailable(
+                    f"no daemon is listening at {paths.socket} (a stale socket) and autostart is off; "
+                    "start one with `swamp daemon start`"
+                ) from None
             raise DaemonUnavailable(
                 f"no daemon at {paths.socket} and autostart is off; start one with `swamp daemon start`"
             ) from None
         start_daemon(paths)
         client = Client(paths.socket, timeout=timeout)
-    hello = client.handshake()
+    try:
+        hello = client.handshake()
+    except BaseException:
+        client.close()
+        raise
     if hello.get("protocol") != protocol.PROTOCOL_VERSION:
         client.close()
         allowed = autostart_enabled(paths) if autostart is None else autostart

@@ -91,7 +91,7 @@ def _logs(args: argparse.Namespace, ctx: CliContext) -> int:
     client.settimeout(None)
     request_id = client.request("jobs.logs", {"id": args.id, "follow": True})
     while True:
-        message = client.read_message()
+        message = client.next_message(None, method="jobs.logs")  # probes a daemon that goes silent
         if not isinstance(message, dict):
             continue
         if message.get("method") == "jobs.log" and "id" not in message:

@@ -27,6 +27,9 @@ from swampd.services import Services
 
 log = logging.getLogger("swampd.daemon")
 
+LISTEN_BACKLOG = 512
+"""Connections the kernel queues while the daemon is busy (capped by net.core.somaxconn)."""
+
 
 class Daemon:
     def __init__(self, config: Config, *, registry: Registry | None = None) -> None:
@@ -130,8 +133,9 @@ class Daemon:
         finally:
             os.umask(old_umask)
         os.chmod(path, 0o600)
-        sock.listen(512)
-        return await loop.create_unix_server(lambda: ClientConnection(self.hub), sock=sock)
+        # asyncio calls listen() again with its own backlog (default 100): pass ours.
+        return await loop.create_unix_server(lambda: ClientConnection(self.hub), sock=sock,
+                                             backlog=LISTEN_BACKLOG)
 
     async def _drain(self) -> None:
         """Let in-flight requests answer within the grace, then cancel what is left."""
