@@ -18,6 +18,7 @@ from swampd.server.events import EventBus
 if TYPE_CHECKING:
     from swampd.extensions.service import ExtensionService
     from swampd.fanout import Coalescer
+    from swampd.fleet.service import FleetService
     from swampd.jobs.manager import JobManager
     from swampd.storage.control import CacheControl
     from swampd.storage.data import DataService
@@ -107,6 +108,16 @@ class Services:
         return manager
 
     @cached_property
+    def fleet(self) -> FleetService:
+        """Other hosts' daemons over ssh and swamp serve endpoints (swampd/fleet)."""
+        from swampd.fleet.service import FleetService
+
+        service = FleetService.from_config(self.config.section("fleet"), self.config.paths.config_file,
+                                           self.publish)
+        self._closers.append(service)
+        return service
+
+    @cached_property
     def vault(self) -> VaultService:
         """Host vault (keyring) and the local_encryption vaults of every registered repo."""
         from swampd.vault.service import VaultService
@@ -173,7 +184,7 @@ class Services:
             if start is not None:
                 await start()
 
-    eager: tuple[str, ...] = ("fanout", "jobs", "extensions")
+    eager: tuple[str, ...] = ("fanout", "jobs", "extensions", "fleet")
     """Subsystems built and started at boot rather than on first use."""
 
     async def aclose(self) -> None:

@@ -8,7 +8,7 @@ from swampd.api._context import CallContext
 from swampd.api._registry import rpc
 from swampd.errors import InvalidParams
 
-KNOWN_TOPICS = ("daemon", "cache", "calls", "jobs", "vault", "extensions", "datastore")
+KNOWN_TOPICS = ("daemon", "cache", "calls", "jobs", "vault", "extensions", "datastore", "fleet")
 
 
 @rpc("events.subscribe")

@@ -1,0 +1,7 @@
+"""Beyond one host: other hosts' daemons over ssh, and swamp serve endpoints (see docs/fleet.md).
+
+    settings.py      `[fleet]` config: transport settings, `[fleet.hosts.*]`, `[fleet.serve.*]`
+    config_file.py   adding and removing entries in the host config file, text preserved
+    session.py       one `ssh HOST swampd --stdio` per host, JSON-RPC calls multiplexed over it
+    service.py       the registry: entries, shared sessions, state, pings, the `fleet` topic
+"""
