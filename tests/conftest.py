@@ -251,6 +251,24 @@ class RealSwamp:
         self.json("repo", "init", "--tool", "none", cwd=path)
         return path
 
+    def call(self, module: str, calls: list[tuple[str, list[Any]]], cwd: Path | str | None = None) -> list[Any]:
+        """Call exported functions of swamp's own source (e.g. `src/cli/input_parser.ts`) in one Deno
+        process (~0.4 s); each result is `{"ok": value}` or `{"error": message}`. For checking swampd's
+        copies of swamp's pure functions (parsers, formatters) against the originals."""
+        import json
+
+        root = self.executable.parent.parent
+        completed = subprocess.run(
+            [str(root / "deno-venv" / "bin" / "deno"), "run", "--quiet", "--allow-read", "--allow-env",
+             "--config", str(root / "src" / "deno.json"), str(REPO_ROOT / "tests" / "fixtures" / "swamp_call.ts"),
+             str(root / "src" / module), json.dumps(calls)],
+            cwd=cwd or self.home, env={**self.env(), "DENO_DIR": str(root / "deno-dir")},
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+        if completed.returncode != 0:
+            raise AssertionError(f"calling swamp's {module} failed: {completed.stderr[-2000:]}")
+        return json.loads(completed.stdout)
+
 
 @pytest.fixture(scope="session")
 def real_swamp_executable() -> Path:
@@ -264,4 +282,12 @@ def real_swamp(real_swamp_executable: Path, tmp_path: Path) -> RealSwamp:
     """The real swamp CLI with a private home for this test."""
     home = tmp_path / "swamp-home"
     home.mkdir()
+    return RealSwamp(real_swamp_executable, home)
+
+
+@pytest.fixture(scope="module")
+def module_real_swamp(real_swamp_executable: Path, tmp_path_factory: pytest.TempPathFactory) -> RealSwamp:
+    """The real swamp CLI with a private home shared by one test module: build one repo state
+    per module and make many checks on it (each real call costs ~1.3 s)."""
+    home = tmp_path_factory.mktemp("swamp-home")
     return RealSwamp(real_swamp_executable, home)

@@ -1,6 +1,6 @@
 """What each job kind runs, and how its output becomes a result.
 
-swamp: `<swamp> model method run <model> <method> --json [--input k=v ...]` in the repo
+swamp: `<swamp> model method run <model> <method> --json [--input <inputs as JSON>]` in the repo
 directory, with the real swamp CLI (never this package's own `swamp` console script). On
 success stdout holds the `ModelMethodRunView` JSON; on failure stderr ends with
 `{"error": ..., "code": ...}` and the exit code is non-zero (75 for `lock_timeout`).
@@ -69,17 +69,20 @@ def resolve_swamp_executable(configured: str, path_env: str | None = None) -> st
 
 
 def input_flags(inputs: Mapping[str, Any]) -> list[str]:
-    """`--input k=v` for strings; `--input k:json=<json>` for any other JSON value."""
-    flags: list[str] = []
-    for key in sorted(inputs):
-        value = inputs[key]
-        if not isinstance(key, str) or not key or "=" in key:
-            raise InvalidParams(f"input name {key!r} is not valid")
-        if isinstance(value, str):
-            flags += ["--input", f"{key}={value}"]
-        else:
-            flags += ["--input", f"{key}:json={orjson.dumps(value).decode()}"]
-    return flags
+    """The inputs as one `--input <JSON object>` (swamp's JSON mode), or nothing when empty.
+
+    swamp's key=value form reads a value starting with `@` as a file (with the reader's
+    permissions) and splits dotted keys into nested objects; its JSON mode (exactly one
+    `--input` whose text starts with `{`) takes the object as it is: every value keeps its
+    JSON type and every string, `@...` included, reaches the method literally.
+    """
+    if not inputs:
+        return []
+    try:
+        text = orjson.dumps(inputs).decode()
+    except TypeError:  # orjson.JSONEncodeError, e.g. an integer beyond 64 bits
+        raise InvalidParams("inputs must be a JSON object", param="inputs") from None
+    return ["--input", text]
 
 
 def swamp_spec(
@@ -161,6 +164,9 @@ def parse_swamp_output(exit_code: int, stdout: bytes, stderr: bytes) -> tuple[An
 
 
 def _last_json_object(raw: bytes) -> Any:
+    """The last JSON object in a stream: the whole text, else the trailing block starting at a
+    line that opens with `{` (swamp pretty-prints its `--json` output over several lines, after
+    any log lines), else the last single line that is one."""
     text = raw.strip()
     if not text:
         return None
@@ -168,11 +174,13 @@ def _last_json_object(raw: bytes) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         pass
-    for line in reversed(text.splitlines()):
-        line = line.strip()
-        if line.startswith(b"{"):
+    lines = text.splitlines()
+    for i in range(len(lines) - 1, -1, -1):
+        if not lines[i].lstrip().startswith(b"{"):
+            continue
+        for candidate in (b"\n".join(lines[i:]), lines[i]):
             try:
-                return orjson.loads(line)
+                return orjson.loads(candidate)
             except orjson.JSONDecodeError:
                 continue
     return None

@@ -149,7 +149,7 @@ def test_run_without_daemon_runs_swamp_directly(run_cli: Any, daemon_env: dict[s
     failed = run_cli("--json", "--no-daemon", "run", "m9", "sync", "--arg", "fail=unknown_method",
                      "--repo", repo)
     assert failed.returncode == 1
-    assert json.loads(failed.stderr.strip().splitlines()[-1])["code"] == "unknown_method"
+    assert json.loads(failed.stderr[failed.stderr.index("{"):])["code"] == "unknown_method"
 
 
 def test_run_refuses_our_own_console_script(run_cli: Any, daemon_env: dict[str, str], repo: str) -> None:

@@ -56,7 +56,7 @@ def test_stand_in_errors_have_the_documented_shape() -> None:
                       "fail=lock_timeout")
     assert failed.returncode == 75
     assert failed.stdout == ""
-    error = json.loads(failed.stderr.strip().splitlines()[-1])
+    error = json.loads(failed.stderr[failed.stderr.index("{"):])
     assert set(error) == {"error", "code"} and error["code"] in SWAMP_ERROR_CODES
     other = run_fake("model", "method", "run", "web", "deploy", "--json", "--input",
                      "fail=unknown_method")
@@ -67,19 +67,23 @@ def test_launch_builds_the_real_cli_argv() -> None:
     spec = {"model": "web", "method": "deploy", "inputs": {"b": 2, "a": "x"}, "repo": "/r"}
     got = launch(JobKind.SWAMP, spec, swamp_executable="/opt/swamp", base_env={"PATH": "/bin"},
                  job_id="j1")
+    # one JSON object (swamp's JSON mode): values keep their types, nothing is read as a file
     assert got.argv == ["/opt/swamp", "model", "method", "run", "web", "deploy", "--json",
-                        "--input", "a=x", "--input", "b:json=2"]
+                        "--input", '{"b":2,"a":"x"}']
     assert got.cwd == "/r" and got.env == {"PATH": "/bin", "SWAMPD_JOB_ID": "j1"}
     cmd = launch(JobKind.COMMAND, {"argv": ["echo", "hi"], "cwd": "/tmp", "env": {"X": "1"}},
                  swamp_executable="", base_env={}, job_id="j2")
     assert cmd.argv == ["echo", "hi"] and cmd.env == {"X": "1", "SWAMPD_JOB_ID": "j2"}
 
 
-def test_input_names_are_checked() -> None:
+def test_inputs_are_passed_as_one_json_object() -> None:
+    """issue 10 #5: `@...` strings and dotted keys reach swamp literally (was: `--input msg=@/etc/hostname`)."""
+    assert input_flags({}) == []
+    flags = input_flags({"msg": "@/etc/hostname", "a.b": 1, "esc": "\\@x"})
+    assert flags[0] == "--input" and len(flags) == 2
+    assert json.loads(flags[1]) == {"msg": "@/etc/hostname", "a.b": 1, "esc": "\\@x"}
     with pytest.raises(InvalidParams):
-        input_flags({"a=b": "1"})
-    with pytest.raises(InvalidParams):
-        input_flags({"": "1"})
+        input_flags({"big": 2 ** 70})
 
 
 def test_parse_output() -> None:
@@ -90,6 +94,9 @@ def test_parse_output() -> None:
                                        b"progress\n{\"error\": \"boom\", \"code\": \"method_execution_failed\"}\n")
     assert result == failed
     assert error == {"message": "boom", "code": "method_execution_failed", "exit_code": 1}
+    # swamp pretty-prints the error over several lines, after its log lines
+    pretty = b"progress\n" + json.dumps({"error": "x", "code": "validation_failed"}, indent=2).encode() + b"\n"
+    assert parse_swamp_output(1, b"", pretty)[1] == {"message": "x", "code": "validation_failed", "exit_code": 1}
     assert parse_swamp_output(-9, b"", b"")[1]["code"] == "signalled"
     assert parse_swamp_output(0, b"not json", b"")[1]["code"] == "bad_output"
     assert parse_swamp_output(3, b"", b"garbage")[1]["code"] == "exit_status"
