@@ -20,6 +20,7 @@ import select
 import socket
 import struct
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,7 @@ import orjson
 from swampd import protocol
 from swampd.api._context import CallContext, Connection, Peer
 from swampd.api._registry import Registry
+from swampd.server.framebudget import FrameBudget
 from swampd.server.rpc import RpcDispatcher, error_reply
 
 log = logging.getLogger("swampd.connection")
@@ -91,11 +93,13 @@ def peer_credentials(sock: socket.socket) -> Peer:
 class ConnectionHub:
     """What connections share: the dispatcher, services, registry, limits and the live set."""
 
-    def __init__(self, dispatcher: RpcDispatcher, services: Any, registry: Registry, *, max_line: int) -> None:
+    def __init__(self, dispatcher: RpcDispatcher, services: Any, registry: Registry, *, max_line: int,
+                 frame_budget: FrameBudget | None = None) -> None:
         self.dispatcher = dispatcher
         self.services = services
         self.registry = registry
         self.max_line = max_line
+        self.frames = frame_budget or FrameBudget(max(4 * max_line, 64 * 1024 * 1024), stall_timeout=30.0)
         self.connections: set[ClientConnection] = set()
         self.on_change: Callable[[], None] = lambda: None
 
@@ -123,6 +127,9 @@ class ClientConnection(asyncio.Protocol, Connection):
         self._hub = hub
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
+        self._last_data = time.monotonic()
+        self._write_paused = False
+        self._frames_paused = False
         self._in_flight: dict[Any, asyncio.Task[None]] = {}
         self._anonymous = itertools.count()
         self._close_callbacks: list[Callable[[], None]] = []
@@ -167,7 +174,11 @@ class ClientConnection(asyncio.Protocol, Connection):
     def data_received(self, data: bytes) -> None:
         if self._closed:
             return
+        self._last_data = time.monotonic()
         buffer = self._buffer
+        if not buffer and data.endswith(b"\n"):  # the common case: whole frames, nothing kept
+            self._handle_frames(data)
+            return
         buffer += data
         start = 0
         while not self._closed:
@@ -180,10 +191,29 @@ class ClientConnection(asyncio.Protocol, Connection):
             if end > start:
                 self._handle_line(bytes(buffer[start:end]))
             start = end + 1
+        if self._closed:
+            return
         if start:
             del buffer[:start]
         if len(buffer) > self._hub.max_line:
             self._oversized()
+            return
+        if not buffer:
+            self._buffer = bytearray()  # give a large frame's memory back at once
+        self._hub.frames.update(self, len(buffer))
+
+    def _handle_frames(self, data: bytes) -> None:
+        """Frames that arrived whole, each ending in a newline."""
+        start = 0
+        limit = self._hub.max_line
+        while not self._closed and start < len(data):
+            end = data.index(b"\n", start)
+            if end - start > limit:
+                self._oversized()
+                return
+            if end > start:
+                self._handle_line(data[start:end])
+            start = end + 1
 
     def eof_received(self) -> bool:
         self._eof = True
@@ -212,6 +242,7 @@ class ClientConnection(asyncio.Protocol, Connection):
     def connection_lost(self, exc: Exception | None) -> None:
         was_open = not self._closed
         self._closed = True
+        self._release_frame()
         for task in list(self._in_flight.values()):
             task.cancel()  # nobody is left to answer
         for callback in self._close_callbacks:
@@ -224,12 +255,45 @@ class ClientConnection(asyncio.Protocol, Connection):
             self._hub.closed(self)
 
     def pause_writing(self) -> None:
-        if self._transport is not None:
-            self._transport.pause_reading()
+        self._write_paused = True
+        self._update_reading()
 
     def resume_writing(self) -> None:
-        if self._transport is not None and not self._closed:
-            self._transport.resume_reading()
+        self._write_paused = False
+        self._update_reading()
+
+    def _update_reading(self) -> None:
+        transport = self._transport
+        if transport is None or self._closed or transport.is_closing():
+            return
+        if self._write_paused or self._frames_paused:
+            transport.pause_reading()
+        else:
+            transport.resume_reading()
+
+    # -- FrameHolder (the shared budget of unfinished frames) ----------------------------------
+
+    @property
+    def last_data(self) -> float:
+        return self._last_data
+
+    def pause_frames(self) -> None:
+        self._frames_paused = True
+        self._update_reading()
+
+    def resume_frames(self) -> None:
+        self._frames_paused = False
+        self._last_data = time.monotonic()  # its stall clock starts when it may send again
+        self._update_reading()
+
+    def stalled(self, seconds: float) -> None:
+        log.warning("connection %s (pid %s): unfinished frame of %d bytes stalled for %.0fs while others "
+                    "wait; closing", self.id, self.peer.pid, len(self._buffer), seconds)
+        self._refuse_frame(f"frame unfinished for {seconds:.0f}s while other clients wait; closing the connection")
+
+    def _release_frame(self) -> None:
+        self._buffer = bytearray()
+        self._hub.frames.forget(self)
 
     # -- Connection interface ------------------------------------------------------------------
 
@@ -268,11 +332,12 @@ class ClientConnection(asyncio.Protocol, Connection):
     def _oversized(self) -> None:
         limit = self._hub.max_line
         log.warning("connection %s (pid %s): frame over %d bytes, closing", self.id, self.peer.pid, limit)
-        self._write(dumps(error_reply(
-            protocol.INVALID_REQUEST, f"frame larger than {limit} bytes; closing the connection", limit=limit,
-        )))
-        self._buffer.clear()
+        self._refuse_frame(f"frame larger than {limit} bytes; closing the connection", limit=limit)
+
+    def _refuse_frame(self, message: str, **data: Any) -> None:
+        self._write(dumps(error_reply(protocol.INVALID_REQUEST, message, **data)))
         self._closed = True
+        self._release_frame()
         assert self._transport is not None
         self._transport.close()  # flushes what is buffered, then closes
 

@@ -16,6 +16,7 @@ from swampd import protocol
 from swampd.api._registry import Registry, load_registry
 from swampd.config import Config
 from swampd.server.connection import ClientConnection, ConnectionHub
+from swampd.server.framebudget import FrameBudget
 from swampd.server.lifecycle import (
     DaemonLock,
     clear_stale,
@@ -38,8 +39,10 @@ class Daemon:
         self.services.control = self
         self.registry = registry or load_registry()
         self.dispatcher = RpcDispatcher(self.registry)
-        self.hub = ConnectionHub(self.dispatcher, self.services, self.registry,
-                                 max_line=config.daemon.max_line_bytes)
+        settings = config.daemon
+        self.hub = ConnectionHub(self.dispatcher, self.services, self.registry, max_line=settings.max_line_bytes,
+                                 frame_budget=FrameBudget(settings.max_unfinished_bytes,
+                                                          stall_timeout=settings.frame_stall_timeout))
         self.hub.on_change = self._touch
         self._stop: anyio.Event | None = None
         self._stop_requested = False
@@ -104,6 +107,7 @@ class Daemon:
                     except OSError:
                         pass
                 tg.start_soon(self._watch_idle)
+                tg.start_soon(self._watch_stalled_frames)
                 await self._stop.wait()
                 server.close()  # stop accepting; open connections carry on
                 await self._drain()
@@ -165,6 +169,12 @@ class Daemon:
                     log.warning("second signal: exiting now")
                     os._exit(1)
                 self.request_stop(f"signal {signal.Signals(signum).name}")
+
+    async def _watch_stalled_frames(self) -> None:
+        budget = self.hub.frames
+        while True:
+            await anyio.sleep(max(0.05, budget.stall_timeout / 4))
+            budget.check_stalls()
 
     async def _watch_idle(self) -> None:
         idle = self.config.daemon.idle_timeout
