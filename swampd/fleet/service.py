@@ -301,7 +301,7 @@ class FleetService:
         try:
             session = await self.session(name)
             started = time.monotonic()
-            hello = await session.call("daemon.hello", None, timeout=self.settings.connect_timeout, touch=False)
+            hello = await session.call("daemon.hello", None, timeout=session.connect_timeout, touch=False)
             now = time.time()
             self._set_state(name, state="up", version=hello.get("version"), protocol=hello.get("protocol"),
                             rtt_ms=round((time.monotonic() - started) * 1000, 3), last_seen=now,

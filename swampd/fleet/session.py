@@ -44,7 +44,7 @@ def ssh_argv(entry: HostEntry, settings: FleetSettings) -> list[str]:
     """The ssh command line: batch mode (never a prompt), bounded connect, keep-alives."""
     argv = [settings.ssh, "-T", "-x", "-a",
             "-o", "BatchMode=yes",
-            "-o", f"ConnectTimeout={max(1, math.ceil(settings.connect_timeout))}",
+            "-o", f"ConnectTimeout={max(1, math.ceil(settings.connect_timeout_for(entry)))}",
             "-o", "ServerAliveInterval=15",
             "-o", "ServerAliveCountMax=3",
             "-o", "ControlMaster=no",
@@ -89,6 +89,10 @@ class SshSession:
         return self.entry.name
 
     @property
+    def connect_timeout(self) -> float:
+        return self.settings.connect_timeout_for(self.entry)
+
+    @property
     def alive(self) -> bool:
         return self._proc is not None and self.lost_reason is None
 
@@ -101,6 +105,7 @@ class SshSession:
     async def open(self) -> dict[str, Any]:
         """Start ssh and shake hands; the whole of it within `connect_timeout`."""
         argv = ssh_argv(self.entry, self.settings)
+        limit = self.connect_timeout
         try:
             self._proc = await anyio.open_process(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -112,11 +117,11 @@ class SshSession:
         self._tg.start_soon(self._read_stdout)
         self._tg.start_soon(self._read_stderr)
         try:
-            with anyio.fail_after(self.settings.connect_timeout):
+            with anyio.fail_after(limit):
                 hello = await self._call("daemon.hello", {"client_protocol": protocol.PROTOCOL_VERSION})
         except TimeoutError:
             await self.aclose()
-            raise Timeout(f"host {self.name} did not answer within {self.settings.connect_timeout:g}s "
+            raise Timeout(f"host {self.name} did not answer within {limit:g}s "
                           f"(connect_timeout){self._stderr_hint()}", host=self.name) from None
         except BaseException:
             await self.aclose()

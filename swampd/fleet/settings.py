@@ -71,6 +71,9 @@ class FleetSettings:
     def ssh_config_path(self) -> str:
         return os.path.expanduser(self.ssh_config) if self.ssh_config else ""
 
+    def connect_timeout_for(self, entry: HostEntry) -> float:
+        return entry.connect_timeout if entry.connect_timeout is not None else self.connect_timeout
+
 
 def check_name(name: Any, what: str = "host name") -> str:
     if not isinstance(name, str) or not NAME_RE.match(name):
@@ -99,6 +102,8 @@ class HostEntry:
     labels: tuple[str, ...] = ()
     command: str = ""
     ssh_options: tuple[str, ...] = ()
+    connect_timeout: float | None = None
+    """Overrides `[fleet] connect_timeout` for this host (a slow link, a host that must fail fast)."""
     kind: str = field(default="ssh", init=False)
 
     def to_table(self) -> dict[str, Any]:
@@ -109,6 +114,8 @@ class HostEntry:
             table["command"] = self.command
         if self.ssh_options:
             table["ssh_options"] = list(self.ssh_options)
+        if self.connect_timeout is not None:
+            table["connect_timeout"] = self.connect_timeout
         return table
 
     def describe(self) -> dict[str, Any]:
@@ -146,7 +153,7 @@ class ServeEntry:
 
 Entry = HostEntry | ServeEntry
 
-_HOST_KEYS = {"destination", "labels", "command", "ssh_options"}
+_HOST_KEYS = {"destination", "labels", "command", "ssh_options", "connect_timeout"}
 _SERVE_KEYS = {"url", "labels", "token_secret", "token_repo", "token_file", "token"}
 
 
@@ -172,8 +179,12 @@ def host_entry(name: str, table: Any) -> HostEntry:
     options = _strings(table.get("ssh_options", []), f"[fleet.hosts.{name}] ssh_options")
     if any(not o.startswith("-") for o in options):
         raise InvalidInput(f"[fleet.hosts.{name}] ssh_options are ssh flags, e.g. [\"-o\", ...] as \"-oKey=value\"")
+    timeout = table.get("connect_timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0):
+        raise InvalidInput(f"[fleet.hosts.{name}] connect_timeout must be a positive number of seconds")
     return HostEntry(name=name, destination=destination.strip(), labels=check_labels(table.get("labels")),
-                     command=command.strip(), ssh_options=options)
+                     command=command.strip(), ssh_options=options,
+                     connect_timeout=None if timeout is None else float(timeout))
 
 
 def serve_entry(name: str, table: Any) -> ServeEntry:

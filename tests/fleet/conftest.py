@@ -100,11 +100,11 @@ def daemon_env(daemon_env: dict[str, str], swampd_home: Path, sshd: SshServer, r
     dead = closed_port()
     extra = (
         '\n[fleet.hosts."dead"]\ndestination = "fleet-dead"\n'
-        '\n[fleet.hosts."silent"]\ndestination = "fleet-silent"\n'
+        '\n[fleet.hosts."silent"]\ndestination = "fleet-silent"\nconnect_timeout = 3\n'
         f'\n[fleet.hosts."old"]\ndestination = "fleet-remote"\ncommand = {_q("python3 " + str(OTHER_PROTOCOL))}\n'
     )
     text = fleet_config(sshd, remote_home, aliases={"fleet-dead": dead, "fleet-silent": silent_port},
-                        connect_timeout=3.0, extra_hosts=extra)
+                        extra_hosts=extra)
     (swampd_home / "config.toml").write_text(text)
     return daemon_env
 

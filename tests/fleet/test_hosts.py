@@ -67,7 +67,7 @@ def test_an_unreachable_host_is_reported_clearly(daemon) -> None:
 
 
 def test_a_host_that_never_answers_fails_within_the_connect_timeout(daemon) -> None:
-    # `silent` accepts TCP and says nothing: ssh would wait for its banner; connect_timeout is 3 s.
+    # `silent` accepts TCP and says nothing: ssh would wait for its banner; its connect_timeout is 3 s.
     with pytest.raises(RpcError) as exc:
         daemon.call("fleet.call", {"host": "silent", "method": "daemon.hello"})
     assert exc.value.kind in ("timeout", "backend_unavailable"), exc.value.to_error()
