@@ -112,8 +112,11 @@ class Services:
         """Other hosts' daemons over ssh and swamp serve endpoints (swampd/fleet)."""
         from swampd.fleet.service import FleetService
 
-        service = FleetService.from_config(self.config.section("fleet"), self.config.paths.config_file,
-                                           self.publish)
+        service = FleetService.from_config(
+            self.config.section("fleet"), self.config.paths.config_file, self.publish,
+            state_dir=self.config.paths.state_dir,
+            extensions=lambda: self.extensions, vault=lambda: self.vault,  # built on first use only
+        )
         self._closers.append(service)
         return service
 

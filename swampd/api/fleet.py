@@ -66,3 +66,80 @@ async def call(ctx: CallContext, host: NonEmptyStr, method: NonEmptyStr, params:
     if timeout is not None and timeout <= 0:
         raise InvalidParams("timeout must be a positive number of seconds", param="timeout")
     return await ctx.services.fleet.call(host, method, params, timeout=True if timeout is None else timeout)
+
+
+PROGRESS_NOTIFICATION = "fleet.push.progress"
+
+
+@rpc("fleet.push", mutating=True)
+async def push(
+    ctx: CallContext,
+    host: NonEmptyStr,
+    extension: NonEmptyStr | None = None,
+    secret: NonEmptyStr | None = None,
+    repo: NonEmptyStr | None = None,
+    to_vault: NonEmptyStr | None = None,
+    to_repo: NonEmptyStr | None = None,
+    overwrite: bool = False,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Copy an installed extension (checksum-verified) or a VAULT/KEY secret (audited) to a host's daemon."""
+    if (extension is None) == (secret is None):
+        raise InvalidParams("give extension (@collective/name[@version]) or secret (VAULT/KEY)", param="extension")
+
+    def progress(data: dict[str, Any]) -> None:
+        ctx.connection.notify(PROGRESS_NOTIFICATION, data)
+
+    pusher = ctx.services.fleet.pusher
+    if extension is not None:
+        if repo or to_vault or to_repo or overwrite:
+            raise InvalidParams("repo, to_vault, to_repo and overwrite belong to secret pushes", param="repo")
+        return await pusher.push_extension(host, extension, force=force, progress=progress)
+    if force:
+        raise InvalidParams("force belongs to extension pushes; a secret takes overwrite", param="force")
+    assert secret is not None
+    return await pusher.push_secret(host, secret, repo=repo, to_vault=to_vault, to_repo=to_repo,
+                                    overwrite=overwrite, pid=ctx.peer.pid, progress=progress)
+
+
+# -- the receiving side of a push (called by another host's daemon over ssh) --------------------
+
+
+@rpc("fleet.upload.begin", mutating=True)
+async def upload_begin(ctx: CallContext, name: NonEmptyStr, version: NonEmptyStr, checksum: NonEmptyStr,
+                       size: int, sha256: NonEmptyStr, force: bool = False, origin: str = "") -> dict[str, Any]:
+    """Open an extension upload (or answer unchanged when the same checksum is installed and intact)."""
+    inbox = ctx.services.fleet.inbox
+    result, upload = await inbox.begin(name=name, version=version, checksum=checksum, size=size, sha256=sha256,
+                                       force=force, origin=origin)
+    if upload is not None:
+        ctx.connection.on_close(inbox.abort_soon(upload))  # the sender left: drop what it sent
+    return result
+
+
+@rpc("fleet.upload.chunk", mutating=True)
+async def upload_chunk(ctx: CallContext, upload: NonEmptyStr, offset: int, data: str) -> dict[str, Any]:
+    """Append one base64 chunk at `offset` (chunks arrive in order)."""
+    if offset < 0:
+        raise InvalidParams("offset must be >= 0", param="offset")
+    return await ctx.services.fleet.inbox.chunk(upload, offset, data)
+
+
+@rpc("fleet.upload.commit", mutating=True)
+async def upload_commit(ctx: CallContext, upload: NonEmptyStr) -> dict[str, Any]:
+    """Check size and sha256, install into the host store, and verify the checksum the sender declared."""
+    return await ctx.services.fleet.inbox.commit(upload)
+
+
+@rpc("fleet.upload.abort", mutating=True)
+async def upload_abort(ctx: CallContext, upload: NonEmptyStr) -> dict[str, Any]:
+    """Drop an upload in progress."""
+    return await ctx.services.fleet.inbox.abort(upload)
+
+
+@rpc("fleet.secret.store", mutating=True)
+async def secret_store(ctx: CallContext, vault: NonEmptyStr, key: NonEmptyStr, value: str,
+                       repo: NonEmptyStr | None = None, overwrite: bool = False, origin: str = "") -> dict[str, Any]:
+    """Store a secret pushed from another host (audited with where it came from); never echoes the value."""
+    return await ctx.services.fleet.inbox.store_secret(vault=vault, key=key, value=value, repo=repo,
+                                                       overwrite=overwrite, origin=origin, pid=ctx.peer.pid)

@@ -4,4 +4,6 @@
     config_file.py   adding and removing entries in the host config file, text preserved
     session.py       one `ssh HOST swampd --stdio` per host, JSON-RPC calls multiplexed over it
     service.py       the registry: entries, shared sessions, state, pings, the `fleet` topic
+    push.py          pushing an extension (chunked, checksum-verified) or a secret to a host
+    inbox.py         the receiving side: uploads into the extension store, pushed secrets
 """

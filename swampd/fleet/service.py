@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 import urllib.error
 import urllib.request
@@ -25,7 +26,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from swampd.errors import BackendUnavailable, InvalidInput, NotFound, SwampdError
+from swampd.errors import BackendUnavailable, InvalidInput, NotFound, SwampdError, Unsupported
 from swampd.fleet import config_file
 from swampd.fleet.session import SshSession
 from swampd.fleet.settings import (
@@ -73,7 +74,11 @@ class EntryState:
 
 class FleetService:
     def __init__(self, settings: FleetSettings, *, config_path: str, entries: dict[str, Entry],
-                 publish: Publish | None = None) -> None:
+                 state_dir: str, publish: Publish | None = None,
+                 extensions: Callable[[], Any] | None = None, vault: Callable[[], Any] | None = None) -> None:
+        from swampd.fleet.inbox import Inbox
+        from swampd.fleet.push import Pusher
+
         self.settings = settings
         self.config_path = config_path
         self._entries = dict(entries)
@@ -85,11 +90,16 @@ class FleetService:
         self._host: asyncio.Task[None] | None = None
         self._stop = anyio.Event()
         self._start_lock = anyio.Lock()
+        missing = _missing("extensions")
+        self.pusher = Pusher(self, extensions=extensions or missing, vault=vault or _missing("vault"))
+        self.inbox = Inbox(os.path.join(state_dir, "fleet", "uploads"),
+                           extensions=extensions or missing, vault=vault or _missing("vault"),
+                           publish=self.publish)
 
     @classmethod
-    def from_config(cls, table: dict[str, Any], config_path: str, publish: Publish) -> FleetService:
+    def from_config(cls, table: dict[str, Any], config_path: str, publish: Publish, **deps: Any) -> FleetService:
         return cls(FleetSettings.from_mapping(table), config_path=config_path,
-                   entries=entries_from_table(table), publish=publish)
+                   entries=entries_from_table(table), publish=publish, **deps)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -112,6 +122,7 @@ class FleetService:
             self._stop = stop
             self._host = asyncio.get_running_loop().create_task(host(), name="swampd fleet")
             await ready.wait()
+            await self.inbox.start()
 
     async def aclose(self) -> None:
         """Close every session and stop the task group."""
@@ -380,9 +391,17 @@ class FleetService:
         self._publish(TOPIC, {"type": type_, **entry.describe(), **self._states[name].describe()})
 
     def busy_reason(self) -> str | None:
-        return None  # an open session alone never keeps the daemon up; remote jobs count in jobs
+        # An open session alone never keeps the daemon up (remote jobs count in jobs); an upload does.
+        return self.inbox.busy_reason()
 
     # -- for other fleet modules -----------------------------------------------------------
 
     def publish(self, data: dict[str, Any]) -> None:
         self._publish(TOPIC, data)
+
+
+def _missing(what: str) -> Callable[[], Any]:
+    def fail() -> Any:
+        raise Unsupported(f"this fleet service was built without the {what} service")
+
+    return fail
