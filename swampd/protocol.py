@@ -11,6 +11,9 @@ PROTOCOL_VERSION = 1
 MAX_LINE_BYTES = 16 * 1024 * 1024
 """Default longest NDJSON frame; a longer one is refused with INVALID_REQUEST and closes the connection."""
 
+MAX_BATCH = 1000
+"""Default most requests in one batch; a larger batch is answered with one INVALID_REQUEST error."""
+
 # JSON-RPC 2.0 standard codes.
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600

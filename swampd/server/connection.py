@@ -13,6 +13,7 @@ import asyncio
 import functools
 import itertools
 import json
+import json.scanner
 import logging
 import os
 import re
@@ -39,6 +40,13 @@ _PEERCRED = struct.Struct("3i")
 
 EAGER_TASKS = sys.version_info >= (3, 12)
 
+LINES_PER_TURN = 64
+"""Lines one connection may hand to the dispatcher before other connections get a turn."""
+BATCH_SLICE = 64
+"""Batch members started between two turns of the event loop."""
+MAX_IN_FLIGHT = 1024
+"""Requests one connection may have running; its further lines wait (unread) until some answer."""
+
 HANGUP_POLL_INTERVAL = 0.25
 """Seconds between checks for a full close while a half-closed client still awaits replies."""
 
@@ -48,8 +56,12 @@ READ_PAUSE_LIMIT = 32 * 1024 * 1024
 """Unsent replies above which we stop reading from the client until it catches up."""
 
 
-_LONG_DIGITS = re.compile(rb"\d{19}")
-"""A run of digits that may be an integer beyond 64 bits, which orjson would turn into a float."""
+def start_task(coro: Any) -> asyncio.Task[Any]:
+    """A task for `coro`; on 3.12+ started eagerly (a handler that never suspends completes here)."""
+    loop = asyncio.get_running_loop()
+    if EAGER_TASKS:
+        return asyncio.Task(coro, loop=loop, eager_start=True)  # type: ignore[call-arg]
+    return loop.create_task(coro)
 
 
 def dumps(obj: Any) -> bytes:
@@ -60,14 +72,63 @@ def dumps(obj: Any) -> bytes:
 
 
 def loads(line: bytes) -> Any:
-    """Decode one frame; integers beyond 64 bits stay exact (orjson would make them floats)."""
+    """Decode one frame. orjson turns integers beyond 64 bits into floats: a frame with a float id
+    (the only kind a client must get back exactly) is decoded again by the standard library."""
     obj = orjson.loads(line)
-    if _LONG_DIGITS.search(line) is not None:
+    if _has_float_id(obj):
         try:
             return json.loads(line)
         except (ValueError, RecursionError):
             pass
     return obj
+
+
+_scan_value = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[no-untyped-call]
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+def batch_over(line: bytes, limit: int) -> bool:
+    """Whether the array frame `line` has more than `limit` members, found without decoding it all.
+
+    Decoding a 6.5 MB batch of 100,000 small requests holds the event loop for most of a second;
+    counting its members one by one with the standard library's scanner stops after `limit` + 1.
+    Anything unusual (not an array, bad JSON) answers False: the full decode reports it.
+    """
+    if line.count(b",") < limit:
+        return False  # cannot have more members than commas + 1
+    try:
+        text = line.decode("utf-8")
+        i = _WHITESPACE.match(text, 0).end()  # type: ignore[union-attr]
+        if text[i:i + 1] != "[":
+            return False
+        members = 0
+        i += 1
+        while True:
+            i = _WHITESPACE.match(text, i).end()  # type: ignore[union-attr]
+            if text[i:i + 1] == "]":
+                return False
+            _, i = _scan_value(text, i)
+            members += 1
+            if members > limit:
+                return True
+            i = _WHITESPACE.match(text, i).end()  # type: ignore[union-attr]
+            if text[i:i + 1] != ",":
+                return False  # the array ended (or is malformed) within the limit
+            i += 1
+    except (ValueError, StopIteration, RecursionError):
+        return False
+
+
+def _has_float_id(obj: Any) -> bool:
+    if obj.__class__ is dict:
+        if obj.get("method") == protocol.CANCEL_METHOD:  # the id it names
+            params = obj.get("params")
+            return (params.get("id") if isinstance(params, dict) else
+                    params[0] if isinstance(params, list) and params else None).__class__ is float
+        return obj.get("id").__class__ is float
+    if obj.__class__ is list:
+        return any(m.__class__ is dict and m.get("id").__class__ is float for m in obj)
+    return False
 
 
 def request_key(obj: Any) -> Any:
@@ -94,11 +155,12 @@ class ConnectionHub:
     """What connections share: the dispatcher, services, registry, limits and the live set."""
 
     def __init__(self, dispatcher: RpcDispatcher, services: Any, registry: Registry, *, max_line: int,
-                 frame_budget: FrameBudget | None = None) -> None:
+                 frame_budget: FrameBudget | None = None, max_batch: int = protocol.MAX_BATCH) -> None:
         self.dispatcher = dispatcher
         self.services = services
         self.registry = registry
         self.max_line = max_line
+        self.max_batch = max_batch
         self.frames = frame_budget or FrameBudget(max(4 * max_line, 64 * 1024 * 1024), stall_timeout=30.0)
         self.connections: set[ClientConnection] = set()
         self.on_change: Callable[[], None] = lambda: None
@@ -130,6 +192,9 @@ class ClientConnection(asyncio.Protocol, Connection):
         self._last_data = time.monotonic()
         self._write_paused = False
         self._frames_paused = False
+        self._more_lines = False
+        """Complete lines wait in the buffer for a later turn: read nothing more until they are handled."""
+        self._turn_scheduled = False
         self._in_flight: dict[Any, asyncio.Task[None]] = {}
         self._anonymous = itertools.count()
         self._close_callbacks: list[Callable[[], None]] = []
@@ -175,45 +240,73 @@ class ClientConnection(asyncio.Protocol, Connection):
         if self._closed:
             return
         self._last_data = time.monotonic()
-        buffer = self._buffer
-        if not buffer and data.endswith(b"\n"):  # the common case: whole frames, nothing kept
-            self._handle_frames(data)
-            return
-        buffer += data
-        start = 0
-        while not self._closed:
-            end = buffer.find(b"\n", start)
-            if end < 0:
-                break
-            if end - start > self._hub.max_line:
-                self._oversized()
+        if not self._buffer:
+            # The common case: whole frames, handled straight from the bytes read (no copy).
+            done = self._handle_lines(data)
+            if done == len(data) or done < 0:
                 return
-            if end > start:
-                self._handle_line(bytes(buffer[start:end]))
-            start = end + 1
-        if self._closed:
-            return
-        if start:
-            del buffer[:start]
-        if len(buffer) > self._hub.max_line:
-            self._oversized()
-            return
-        if not buffer:
-            self._buffer = bytearray()  # give a large frame's memory back at once
-        self._hub.frames.update(self, len(buffer))
+            self._buffer = bytearray(memoryview(data)[done:])
+        else:
+            self._buffer += data
+            done = self._handle_lines(self._buffer)
+            if done < 0:
+                return
+            del self._buffer[:done]
+        self._after_turn()
 
-    def _handle_frames(self, data: bytes) -> None:
-        """Frames that arrived whole, each ending in a newline."""
+    def _handle_lines(self, data: bytes | bytearray) -> int:
+        """Handle up to LINES_PER_TURN complete lines of `data`; how many bytes were used (-1: closed).
+
+        The quota keeps one connection's flood from holding the event loop: what is left is
+        handled on a later turn of the loop, after other connections had theirs.
+        """
         start = 0
         limit = self._hub.max_line
-        while not self._closed and start < len(data):
-            end = data.index(b"\n", start)
+        for _ in range(LINES_PER_TURN):
+            if self._closed:
+                return -1
+            if len(self._in_flight) >= MAX_IN_FLIGHT:
+                break  # read on when some of them have answered
+            end = data.find(b"\n", start)
+            if end < 0:
+                break
             if end - start > limit:
                 self._oversized()
-                return
+                return -1
             if end > start:
-                self._handle_line(data[start:end])
+                self._handle_line(bytes(data[start:end]))
             start = end + 1
+        return -1 if self._closed else start
+
+    def _after_turn(self) -> None:
+        """Account for what is left in the buffer; come back for complete lines not yet handled."""
+        buffer = self._buffer
+        if b"\n" in buffer:
+            self._more_lines = True
+            if len(self._in_flight) < MAX_IN_FLIGHT and not self._turn_scheduled:
+                self._turn_scheduled = True
+                asyncio.get_running_loop().call_soon(self._next_turn)
+        else:
+            self._more_lines = False
+            if len(buffer) > self._hub.max_line:
+                self._oversized()
+                return
+            if not buffer:
+                self._buffer = bytearray()  # give a large frame's memory back at once
+        self._hub.frames.update(self, len(self._buffer))
+        self._update_reading()
+
+    def _next_turn(self) -> None:
+        self._turn_scheduled = False
+        if self._closed:
+            return
+        done = self._handle_lines(self._buffer)
+        if done < 0:
+            return
+        del self._buffer[:done]
+        self._after_turn()
+        if self._eof:
+            self._close_when_idle()
 
     def eof_received(self) -> bool:
         self._eof = True
@@ -266,7 +359,7 @@ class ClientConnection(asyncio.Protocol, Connection):
         transport = self._transport
         if transport is None or self._closed or transport.is_closing():
             return
-        if self._write_paused or self._frames_paused:
+        if self._write_paused or self._frames_paused or self._more_lines:
             transport.pause_reading()
         else:
             transport.resume_reading()
@@ -342,6 +435,9 @@ class ClientConnection(asyncio.Protocol, Connection):
         self._transport.close()  # flushes what is buffered, then closes
 
     def _handle_line(self, line: bytes) -> None:
+        if line[:1] == b"[" and batch_over(line, self._hub.max_batch):
+            self._write(dumps(self._batch_refusal()))
+            return
         try:
             obj = loads(line)
         except orjson.JSONDecodeError:
@@ -358,10 +454,7 @@ class ClientConnection(asyncio.Protocol, Connection):
         state = self._hub.services.state
         state.requests_in_flight += 1
         state.requests_total += 1
-        if EAGER_TASKS:  # 3.12+: a handler that never suspends completes right here
-            task = asyncio.Task(self._run(obj), loop=asyncio.get_running_loop(), eager_start=True)
-        else:
-            task = asyncio.get_running_loop().create_task(self._run(obj))
+        task = start_task(self._run(obj))
         # Bookkeeping and the reply live in a done-callback: a task cancelled before its first
         # step never runs its own `try`/`finally`.
         task.add_done_callback(functools.partial(self._finished, obj, key))
@@ -401,20 +494,42 @@ class ClientConnection(asyncio.Protocol, Connection):
             reply = task.result()
         if reply is not None and not self._closed:
             self._write(dumps(reply))
+        if self._more_lines and len(self._in_flight) < MAX_IN_FLIGHT and not self._turn_scheduled \
+                and not self._closed:
+            self._turn_scheduled = True
+            asyncio.get_running_loop().call_soon(self._next_turn)
         if self._eof:
             self._close_when_idle()
 
     async def _run_batch(self, batch: list[Any]) -> Any:
         if not batch:
             return error_reply(protocol.INVALID_REQUEST, "invalid request: empty batch")
+        if len(batch) > self._hub.max_batch:
+            return self._batch_refusal()
         dispatch = self._hub.dispatcher.dispatch_one
-        replies = await asyncio.gather(*(dispatch(item, self.context) for item in batch))
+        # Members start a slice at a time with a turn of the event loop in between, so that a
+        # large batch never holds other connections back for long; they still run concurrently.
+        tasks: list[asyncio.Task[Any]] = []
+        try:
+            for i, item in enumerate(batch):
+                if i and i % BATCH_SLICE == 0:
+                    await asyncio.sleep(0)
+                tasks.append(start_task(dispatch(item, self.context)))
+            replies = await asyncio.gather(*tasks)
+        except asyncio.CancelledError:
+            for task in tasks:
+                task.cancel()
+            raise
         return [r for r in replies if r is not None] or None
+
+    def _batch_refusal(self) -> dict[str, Any]:
+        limit = self._hub.max_batch
+        return error_reply(protocol.INVALID_REQUEST, f"batch of more than {limit} requests; split it", limit=limit)
 
     def _write(self, data: bytes) -> None:
         if self._transport is not None and not self._transport.is_closing():
             self._transport.write(data)
 
     def _close_when_idle(self) -> None:
-        if not self._in_flight and self._transport is not None:
+        if not self._in_flight and not self._more_lines and self._transport is not None:
             self._transport.close()

@@ -42,7 +42,8 @@ class Daemon:
         settings = config.daemon
         self.hub = ConnectionHub(self.dispatcher, self.services, self.registry, max_line=settings.max_line_bytes,
                                  frame_budget=FrameBudget(settings.max_unfinished_bytes,
-                                                          stall_timeout=settings.frame_stall_timeout))
+                                                          stall_timeout=settings.frame_stall_timeout),
+                                 max_batch=settings.max_batch)
         self.hub.on_change = self._touch
         self._stop: anyio.Event | None = None
         self._stop_requested = False

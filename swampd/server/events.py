@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from swampd.api._context import Connection
+from swampd.errors import TooLarge
 from swampd.protocol import EVENT_METHOD
 
 WILDCARD = "*"
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 64
+"""Each event is one notification per subscription: one connection may not multiply them without end."""
 
 
 @dataclass
@@ -44,6 +47,10 @@ class EventBus:
         self._loop_thread = threading.get_ident()
 
     def subscribe(self, connection: Connection, topics: Iterable[str]) -> str:
+        held = sum(1 for s in self._subs.values() if s.connection is connection)
+        if held >= MAX_SUBSCRIPTIONS_PER_CONNECTION:
+            raise TooLarge(f"this connection holds {held} subscriptions, the most allowed; unsubscribe or "
+                           "subscribe to several topics at once", limit=MAX_SUBSCRIPTIONS_PER_CONNECTION)
         sub = Subscription(id=f"sub-{next(self._ids)}", connection=connection, topics=frozenset(topics))
         self._subs[sub.id] = sub
         connection.on_close(lambda: self._subs.pop(sub.id, None))

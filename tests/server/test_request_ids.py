@@ -49,7 +49,7 @@ def test_ids_beyond_64_bits_come_back_exactly(daemon, big):
         raw = c.read_line().decode()
         reply = json.loads(raw)
         assert reply["id"] == big and isinstance(reply["id"], int), raw
-        assert reply["result"] == big
+        assert reply["result"] == big  # the params of a frame with such an id are exact too
         cancelled = c.request("rpc.sleep", {"seconds": 30})
         c.send_line(f'{{"jsonrpc": "2.0", "method": "rpc.sleep", "params": [30], "id": {big}}}'.encode())
         c.cancel(big)
