@@ -92,6 +92,7 @@ class Services:
     @cached_property
     def jobs(self) -> JobManager:
         """Job runner (started at boot to reap jobs a killed daemon left running)."""
+        from swampd.fleet.runner import FleetJobRunner
         from swampd.jobs.manager import JobManager
         from swampd.jobs.settings import JobSettings
         from swampd.jobs.store import JobStore
@@ -103,6 +104,7 @@ class Services:
             coalescer=self.fanout,
             log_dir=os.path.join(state_dir, "jobs"),
             publish=self.publish,
+            remote=FleetJobRunner(self.fleet),  # jobs with a target run on a fleet host
         )
         self._closers.append(manager)
         return manager

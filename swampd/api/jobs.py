@@ -25,25 +25,33 @@ async def submit(
     env: dict | None = None,
     wait: bool = True,
     dedupe: bool = True,
+    workflow: str | None = None,
+    target: NonEmptyStr | None = None,
 ) -> dict[str, Any]:
-    """Run `swamp model method run` (kind=swamp) or an argv (kind=command); wait or detach."""
+    """Run a model method (kind=swamp), a workflow (kind=workflow) or an argv (kind=command); here or on a target."""
     if kind == "swamp":
-        if argv is not None or cwd is not None:
-            raise InvalidParams("argv and cwd belong to kind=command", param="argv")
+        if argv is not None or cwd is not None or workflow is not None:
+            raise InvalidParams("argv, cwd and workflow do not belong to kind=swamp", param="argv")
         spec: dict[str, Any] = {"model": model, "method": method, "inputs": inputs, "repo": repo}
+    elif kind == "workflow":
+        if argv is not None or cwd is not None or model is not None or method is not None:
+            raise InvalidParams("argv, cwd, model and method do not belong to kind=workflow", param="model")
+        spec = {"workflow": workflow, "inputs": inputs, "repo": repo}
     elif kind == "command":
-        if model is not None or method is not None or inputs is not None or repo is not None:
-            raise InvalidParams("model, method, inputs and repo belong to kind=swamp", param="model")
+        if (model is not None or method is not None or inputs is not None or repo is not None
+                or workflow is not None):
+            raise InvalidParams("model, method, workflow, inputs and repo belong to kind=swamp or workflow",
+                                param="model")
         spec = {"argv": argv, "cwd": cwd}
     else:
-        raise InvalidParams("kind must be swamp or command", param="kind")
+        raise InvalidParams("kind must be swamp, workflow or command", param="kind")
     if env is not None:
         spec["env"] = env
     jobs = ctx.services.jobs
     if not wait:
-        return await jobs.submit(kind, spec, wait=False, dedupe=dedupe, peer=ctx.peer)
+        return await jobs.submit(kind, spec, wait=False, dedupe=dedupe, peer=ctx.peer, target=target)
     return await while_peer_lives(
-        ctx.peer, lambda: jobs.submit(kind, spec, wait=True, dedupe=dedupe, peer=ctx.peer)
+        ctx.peer, lambda: jobs.submit(kind, spec, wait=True, dedupe=dedupe, peer=ctx.peer, target=target)
     )
 
 

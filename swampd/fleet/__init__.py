@@ -6,4 +6,5 @@
     service.py       the registry: entries, shared sessions, state, pings, the `fleet` topic
     push.py          pushing an extension (chunked, checksum-verified) or a secret to a host
     inbox.py         the receiving side: uploads into the extension store, pushed secrets
+    runner.py        jobs with a target: submitted, followed, awaited and cancelled on a host
 """

@@ -90,6 +90,7 @@ class FleetService:
         self._host: asyncio.Task[None] | None = None
         self._stop = anyio.Event()
         self._start_lock = anyio.Lock()
+        self._background: set[asyncio.Task[None]] = set()
         missing = _missing("extensions")
         self.pusher = Pusher(self, extensions=extensions or missing, vault=vault or _missing("vault"))
         self.inbox = Inbox(os.path.join(state_dir, "fleet", "uploads"),
@@ -142,6 +143,17 @@ class FleetService:
             await self.start()
         assert self._tg is not None
         return self._tg
+
+    def spawn(self, fn: Callable[[], Any]) -> None:
+        """Run `fn()` in the fleet's task group, in the background (from sync code on the loop)."""
+
+        async def go() -> None:
+            tg = await self._group()
+            tg.start_soon(fn)
+
+        task = asyncio.get_running_loop().create_task(go())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # -- the registry ----------------------------------------------------------------------
 

@@ -5,7 +5,13 @@ directory, with the real swamp CLI (never this package's own `swamp` console scr
 success stdout holds the `ModelMethodRunView` JSON; on failure stderr ends with
 `{"error": ..., "code": ...}` and the exit code is non-zero (75 for `lock_timeout`).
 
+workflow: `<swamp> workflow run <workflow> --json [--input <inputs as JSON>]` in the repo directory;
+stdout holds the workflow run's JSON.
+
 command: an argv with cwd and env; the result is the exit code.
+
+A job with a `target` runs elsewhere (swampd/jobs/remote.py): its repo and cwd are paths on that
+host, so they are checked there, not here.
 """
 
 from __future__ import annotations
@@ -85,38 +91,65 @@ def input_flags(inputs: Mapping[str, Any]) -> list[str]:
     return ["--input", text]
 
 
+def _inputs(inputs: Any) -> dict[str, Any]:
+    if inputs is None:
+        return {}
+    if not isinstance(inputs, dict):
+        raise InvalidParams("inputs must be an object of name: value")
+    input_flags(inputs)
+    return inputs
+
+
+def _repo(repo: Any, *, local: bool) -> str | None:
+    if repo is None:
+        if local:
+            raise InvalidParams("repo (the swamp repo directory) is required")
+        return None
+    if not isinstance(repo, str) or not os.path.isabs(repo):
+        raise InvalidParams("repo must be an absolute directory path")
+    if local and not os.path.isdir(repo):
+        raise NotFound(f"repo directory {repo} does not exist")
+    return os.path.normpath(repo)
+
+
 def swamp_spec(
-    model: Any = None, method: Any = None, inputs: Any = None, repo: Any = None, env: Any = None
+    model: Any = None, method: Any = None, inputs: Any = None, repo: Any = None, env: Any = None,
+    *, local: bool = True,
 ) -> dict[str, Any]:
-    """Validate and normalise the spec of a swamp run (this is what dedupe keys hash)."""
+    """Validate and normalise the spec of a swamp run (this is what dedupe keys hash).
+
+    local=False: the run happens on another host, where `repo` is checked (and may be omitted
+    for a swamp serve endpoint, which has its own repo).
+    """
     if not isinstance(model, str) or not model:
         raise InvalidParams("model must be a non-empty string")
     if not isinstance(method, str) or not method:
         raise InvalidParams("method must be a non-empty string")
-    if inputs is None:
-        inputs = {}
-    if not isinstance(inputs, dict):
-        raise InvalidParams("inputs must be an object of name: value")
-    input_flags(inputs)
-    if repo is None:
-        raise InvalidParams("repo (the swamp repo directory) is required")
-    if not isinstance(repo, str) or not os.path.isabs(repo):
-        raise InvalidParams("repo must be an absolute directory path")
-    if not os.path.isdir(repo):
-        raise NotFound(f"repo directory {repo} does not exist")
-    spec: dict[str, Any] = {"model": model, "method": method, "inputs": inputs,
-                            "repo": os.path.normpath(repo)}
+    spec: dict[str, Any] = {"model": model, "method": method, "inputs": _inputs(inputs),
+                            "repo": _repo(repo, local=local)}
     if env:
         spec["env"] = _check_env(env)
     return spec
 
 
-def command_spec(argv: Any = None, cwd: Any = None, env: Any = None) -> dict[str, Any]:
+def workflow_spec(
+    workflow: Any = None, inputs: Any = None, repo: Any = None, env: Any = None, *, local: bool = True,
+) -> dict[str, Any]:
+    """Validate and normalise the spec of a workflow run."""
+    if not isinstance(workflow, str) or not workflow:
+        raise InvalidParams("workflow must be a non-empty string")
+    spec: dict[str, Any] = {"workflow": workflow, "inputs": _inputs(inputs), "repo": _repo(repo, local=local)}
+    if env:
+        spec["env"] = _check_env(env)
+    return spec
+
+
+def command_spec(argv: Any = None, cwd: Any = None, env: Any = None, *, local: bool = True) -> dict[str, Any]:
     if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
         raise InvalidParams("argv must be a non-empty list of strings")
     if cwd is not None and (not isinstance(cwd, str) or not os.path.isabs(cwd)):
         raise InvalidParams("cwd must be an absolute directory path")
-    if cwd is not None and not os.path.isdir(cwd):
+    if local and cwd is not None and not os.path.isdir(cwd):
         raise NotFound(f"cwd {cwd} does not exist")
     return {"argv": argv, "cwd": cwd, "env": _check_env(env) if env else {}}
 
@@ -135,6 +168,10 @@ def launch(kind: JobKind, spec: Mapping[str, Any], *, swamp_executable: str,
     if kind is JobKind.SWAMP:
         argv = [swamp_executable, "model", "method", "run", spec["model"], spec["method"],
                 "--json", *input_flags(spec.get("inputs", {}))]
+        return Launch(argv=argv, cwd=spec["repo"], env=env)
+    if kind is JobKind.WORKFLOW:
+        argv = [swamp_executable, "workflow", "run", spec["workflow"], "--json",
+                *input_flags(spec.get("inputs", {}))]
         return Launch(argv=argv, cwd=spec["repo"], env=env)
     return Launch(argv=list(spec["argv"]), cwd=spec.get("cwd"), env=env)
 

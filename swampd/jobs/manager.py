@@ -13,6 +13,10 @@ as for any coalesced call:
 Runs on one model (repo, model) are serialized like swamp's per-model lock would; a
 host-wide semaphore (`[jobs] max_concurrent`) queues the rest. Each job runs in its own
 process group; when its main process exits, anything left in the group is killed.
+
+A job with a `target` runs on another host's daemon or a swamp serve endpoint through the
+remote runner (swampd/jobs/remote.py): no local lock or slot, its log lines arrive as they
+are written there, and cancelling it cancels the remote run.
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import Process
 
-from swampd.errors import CallFailed, InvalidParams, NotFound, SwampdError, Timeout
+from swampd.errors import CallFailed, InvalidParams, NotFound, SwampdError, Timeout, Unsupported
 from swampd.fanout import Coalescer, canonical_key
 from swampd.jobs import drivers, process
+from swampd.jobs.remote import RemoteRun, RemoteRunner
 from swampd.jobs.settings import JobSettings
 from swampd.jobs.states import TERMINAL, Job, JobKind, JobState
 from swampd.jobs.store import JobStore
@@ -54,8 +59,10 @@ class JobManager:
         log_dir: str,
         publish: Publish | None = None,
         base_env: Mapping[str, str] | None = None,
+        remote: RemoteRunner | None = None,
     ) -> None:
         self.settings = settings
+        self._remote = remote
         self._store = store
         self._coalescer = coalescer
         self._log_dir = log_dir
@@ -69,6 +76,7 @@ class JobManager:
         self._cancel_reasons: dict[str, str] = {}
         self._env_values: dict[str, dict[str, str]] = {}
         """Job id -> the env values it was submitted with: in memory only, never in a record."""
+        self._remote_runs: dict[str, RemoteRun] = {}
         self._model_locks: dict[tuple[str, str], anyio.Lock] = {}
         self._slots = anyio.Semaphore(settings.max_concurrent)
         self.reaped: list[dict[str, Any]] = []
@@ -134,26 +142,41 @@ class JobManager:
         wait: bool = True,
         dedupe: bool = True,
         peer: Peer | None = None,
+        target: str | None = None,
     ) -> dict[str, Any]:
-        """Start (or join) a job. wait=True returns its final record, else the record now."""
+        """Start (or join) a job. wait=True returns its final record, else the record now.
+
+        target: a fleet host, label or swamp serve endpoint to run it on instead of this host.
+        """
         await self._require_started()
         try:
             job_kind = JobKind(kind)
         except ValueError:
             raise InvalidParams(f"kind must be one of {', '.join(k.value for k in JobKind)}") from None
+        local = target is None
+        if not local and (not isinstance(target, str) or not target):
+            raise InvalidParams("target must be a fleet host, label or serve endpoint name")
         if job_kind is JobKind.SWAMP:
-            spec = drivers.swamp_spec(**_only(spec, "model", "method", "inputs", "repo", "env"))
+            spec = drivers.swamp_spec(**_only(spec, "model", "method", "inputs", "repo", "env"), local=local)
+        elif job_kind is JobKind.WORKFLOW:
+            spec = drivers.workflow_spec(**_only(spec, "workflow", "inputs", "repo", "env"), local=local)
+        else:
+            spec = drivers.command_spec(**_only(spec, "argv", "cwd", "env"), local=local)
+        executable = ""
+        if target is not None:
+            if self._remote is None:
+                raise Unsupported("this job manager runs jobs on this host only (no fleet)")
+            self._remote.check_target(target, job_kind.value)
+            spec["target"] = target
+        elif job_kind is not JobKind.COMMAND:
             executable = await anyio.to_thread.run_sync(
                 drivers.resolve_swamp_executable, self.settings.swamp_executable,
                 self._base_env.get("PATH", ""),
             )
-        else:
-            spec = drivers.command_spec(**_only(spec, "argv", "cwd", "env"))
-            executable = ""
-        dedupe = dedupe and job_kind is JobKind.SWAMP
+        dedupe = dedupe and job_kind is not JobKind.COMMAND
         # From here to the coalescer call there is no await: joining is atomic.
         key = canonical_key("jobs.submit", {"kind": job_kind.value, "spec": spec},
-                            spec.get("repo", "")) if dedupe else None
+                            spec.get("repo") or "") if dedupe else None
         job_id = self._key_jobs.get(key) if key else None
         if job_id is None or self._coalescer.get(key or "") is None:
             job = self._new_job(job_kind, spec, key, detached=not wait)
@@ -186,7 +209,7 @@ class JobManager:
             detached=detached, daemon_pid=os.getpid(),
             log_path=os.path.join(self._log_dir, f"{job_id}.log"),
             stdout_path=(os.path.join(self._log_dir, f"{job_id}.stdout")
-                         if kind is JobKind.SWAMP else None),
+                         if kind is not JobKind.COMMAND and "target" not in spec else None),
         )
         flight_key = key or f"job:{job_id}"
         self._live[job_id] = job
@@ -215,8 +238,11 @@ class JobManager:
         try:
             await self._save(job)
             self._emit(job)
-            async with self._model_lock(job), self._slots:
-                await self._execute(job, executable)
+            if job.target is not None:
+                await self._execute_remote(job)
+            else:
+                async with self._model_lock(job), self._slots:
+                    await self._execute(job, executable)
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
                 await self._finish_cancelled(job)
@@ -240,6 +266,31 @@ class JobManager:
         if lock is None:
             lock = self._model_locks[ident] = anyio.Lock()
         return lock
+
+    async def _execute_remote(self, job: Job) -> None:
+        assert self._remote is not None and job.target is not None and job.log_path is not None
+        spec = {k: v for k, v in job.spec.items() if k != "target"}
+        if job.id in self._env_values:
+            spec["env"] = self._env_values[job.id]
+        log_path = job.log_path
+        await anyio.to_thread.run_sync(_append_lines, log_path, [])
+
+        async def log(lines: list[str]) -> None:
+            await anyio.to_thread.run_sync(_append_lines, log_path, lines)
+
+        async def started(ref: dict[str, Any]) -> None:
+            job.remote = ref
+            job.state = JobState.RUNNING
+            job.started_at = time.time()
+            await self._save(job)
+            self._emit(job)
+
+        run = RemoteRun(job_id=job.id, kind=job.kind.value, spec=spec, target=job.target,
+                        dedupe=job.dedupe_key is not None, log=log, started=started)
+        self._remote_runs[job.id] = run
+        outcome = await self._remote.run(run)
+        await self._finish(job, JobState(outcome.state), exit_code=outcome.exit_code, result=outcome.result,
+                           error=outcome.error)
 
     async def _execute(self, job: Job, executable: str) -> None:
         spec = job.spec
@@ -280,7 +331,7 @@ class JobManager:
         return log, out
 
     async def _complete(self, job: Job, code: int) -> None:
-        if job.kind is JobKind.SWAMP:
+        if job.kind is not JobKind.COMMAND:
             stdout, stderr = await anyio.to_thread.run_sync(self._read_outputs, job)
             result, error = drivers.parse_swamp_output(code, stdout, stderr)
             state = JobState.SUCCEEDED if error is None else JobState.FAILED
@@ -312,9 +363,12 @@ class JobManager:
         if proc is not None and proc.returncode is None:
             await process.terminate(proc, proc.pid, self.settings.kill_grace)
         reason = self._cancel_reasons.get(job.id, "every waiter left")
+        error: dict[str, Any] = {"message": reason, "code": "cancelled"}
+        run = self._remote_runs.get(job.id)
+        if run is not None and run.cancel_note:
+            error["remote"] = run.cancel_note  # how the cancel went where the job ran
         await self._finish(job, JobState.CANCELLED,
-                           exit_code=proc.returncode if proc is not None else None,
-                           error={"message": reason, "code": "cancelled"})
+                           exit_code=proc.returncode if proc is not None else None, error=error)
 
     async def _finish(self, job: Job, state: JobState, *, exit_code: int | None = None,
                       result: Any = None, error: dict[str, Any] | None = None) -> None:
@@ -331,6 +385,7 @@ class JobManager:
     def _forget(self, job: Job) -> None:
         self._live.pop(job.id, None)
         self._procs.pop(job.id, None)
+        self._remote_runs.pop(job.id, None)
         self._cancel_reasons.pop(job.id, None)
         self._env_values.pop(job.id, None)
         key = self._keys.pop(job.id, None)
@@ -470,6 +525,8 @@ class JobManager:
         process left in its group is killed. A pid reused by another process is not touched.
         """
         action = "none"
+        if job.target is not None:
+            return await self._reap_remote(job)
         if job.state is JobState.QUEUED or job.pgid is None:
             state, code, msg = JobState.CANCELLED, "daemon_restart", "the daemon stopped before it ran"
         elif job.pid is not None and process.pid_alive(job.pid) and (
@@ -488,6 +545,24 @@ class JobManager:
                 action = "killed_leftovers"
             state, code, msg = (JobState.FAILED, "daemon_lost",
                                 "its daemon died while it ran; the exit status is unknown")
+        job.state = state
+        job.error = {"message": msg, "code": code}
+        job.ended_at = time.time()
+        await self._save(job)
+        self._emit(job)
+        return {"id": job.id, "state": str(state), "action": action}
+
+    async def _reap_remote(self, job: Job) -> dict[str, Any]:
+        """A job that ran elsewhere: its remote run is asked to stop (in the background)."""
+        where = (job.remote or {}).get("host") or job.target
+        if job.remote and self._remote is not None:
+            self._remote.abandon(job.remote)
+            state, code, msg, action = (JobState.FAILED, "daemon_lost",
+                                        f"its daemon died while it ran on {where}; the remote run was asked to "
+                                        "stop", "remote_cancel_requested")
+        else:
+            state, code, msg, action = (JobState.CANCELLED, "daemon_restart",
+                                        f"the daemon stopped before {where} accepted it", "none")
         job.state = state
         job.error = {"message": msg, "code": code}
         job.ended_at = time.time()
@@ -520,7 +595,7 @@ class JobManager:
     def _emit(self, job: Job) -> None:
         self._publish(TOPIC, {
             "type": "job.state", "id": job.id, "kind": str(job.kind), "state": str(job.state),
-            "model": job.model, "method": job.method, "exit_code": job.exit_code,
+            "model": job.model, "method": job.method, "exit_code": job.exit_code, "target": job.target,
         })
 
 
@@ -531,6 +606,12 @@ def _only(spec: Mapping[str, Any], *names: str) -> dict[str, Any]:
     if unknown:
         raise InvalidParams(f"unknown spec field(s): {', '.join(unknown)}")
     return dict(spec)
+
+
+def _append_lines(path: str, lines: list[str]) -> None:
+    with open(path, "ab") as fh:
+        for line in lines:
+            fh.write(line.encode("utf-8", "replace") + b"\n")
 
 
 def _read_from(path: str | None, offset: int, size: int) -> bytes:

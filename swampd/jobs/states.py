@@ -37,6 +37,8 @@ class JobKind(enum.StrEnum):
     """`swamp model method run <model> <method> --json` in a repo."""
     COMMAND = "command"
     """An argv with cwd and env."""
+    WORKFLOW = "workflow"
+    """`swamp workflow run <workflow> --json` in a repo (steps with worker placement go to swamp's workers)."""
 
 
 @dataclass
@@ -61,6 +63,8 @@ class Job:
     stdout_path: str | None = None
     waiters: int = 0
     daemon_pid: int | None = None
+    remote: dict[str, Any] | None = None
+    """Where a job with a target runs: `{via: ssh|serve, host, id | run_id, ...}` once accepted there."""
 
     @property
     def model(self) -> str | None:
@@ -69,6 +73,11 @@ class Job:
     @property
     def method(self) -> str | None:
         return self.spec.get("method") if self.kind is JobKind.SWAMP else None
+
+    @property
+    def target(self) -> str | None:
+        """The fleet host, label or serve endpoint the job runs on (None: this host)."""
+        return self.spec.get("target")
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

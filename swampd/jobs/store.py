@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     log_path TEXT,
     stdout_path TEXT,
     waiters INTEGER NOT NULL DEFAULT 0,
-    daemon_pid INTEGER
+    daemon_pid INTEGER,
+    remote TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created_at);
@@ -46,9 +47,11 @@ CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created_at);
 COLUMNS = (
     "id", "kind", "state", "spec", "dedupe_key", "detached", "pid", "pgid", "proc_start",
     "exit_code", "result", "error", "created_at", "started_at", "ended_at", "log_path",
-    "stdout_path", "waiters", "daemon_pid",
+    "stdout_path", "waiters", "daemon_pid", "remote",
 )
-JSON_COLUMNS = frozenset({"spec", "result", "error"})
+JSON_COLUMNS = frozenset({"spec", "result", "error", "remote"})
+ADDED_COLUMNS = {"remote": "TEXT"}
+"""Columns newer than the first schema: added to an older database when it is opened."""
 
 
 def _dump(value: Any) -> str | None:
@@ -78,6 +81,10 @@ class JobStore:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
+            present = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+            for column, decl in ADDED_COLUMNS.items():
+                if column not in present:
+                    db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {decl}")
         except sqlite3.Error:
             raise BackendUnavailable(f"the jobs database {self.path} cannot be opened") from None
         self._db = db

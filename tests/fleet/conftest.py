@@ -14,6 +14,7 @@ from tests.conftest import REPO_ROOT
 from tests.fleet.sshd import RemoteHome, SshServer
 
 OTHER_PROTOCOL = REPO_ROOT / "tests" / "fixtures" / "other_protocol_swampd.py"
+FAKE_SWAMP = REPO_ROOT / "tests" / "fixtures" / "fake_swamp.py"
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +26,9 @@ def sshd() -> Iterator[SshServer]:
 
 @pytest.fixture
 def remote_home(sshd: SshServer) -> Iterator[RemoteHome]:
+    """The remote daemon's SWAMPD_HOME; its swamp CLI is the stand-in, its kill grace short."""
     home = RemoteHome(sshd.account)
+    home.write("config.toml", "[jobs]\nkill_grace = 2.0\n")
     yield home
     home.destroy()
 
@@ -83,9 +86,14 @@ def fleet_config(sshd: SshServer, remote_home: RemoteHome, *, aliases: dict[str,
         '[fleet.hosts."remote"]\n'
         'destination = "fleet-remote"\n'
         'labels = ["linux", "test"]\n'
-        f"command = {_q(remote_home.command())}\n"
+        f"command = {_q(remote_command(remote_home))}\n"
         f"{extra_hosts}"
     )
+
+
+def remote_command(remote_home: RemoteHome) -> str:
+    return remote_home.command(SWAMPD_SWAMP_EXECUTABLE=str(FAKE_SWAMP),
+                               FAKE_SWAMP_COUNT=str(remote_home.path / "swamp-count"))
 
 
 def _q(value: str) -> str:

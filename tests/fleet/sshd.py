@@ -158,6 +158,20 @@ class RemoteHome:
         os.chown(self.path, account.pw_uid, account.pw_gid)
         os.chmod(self.path, 0o700)
 
+    def write(self, relpath: str, text: str) -> Path:
+        """A file in the remote home, owned by the remote account (e.g. its config.toml)."""
+        path = self.path / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        os.chown(path, self.account.pw_uid, self.account.pw_gid)
+        return path
+
+    def mkdir(self, relpath: str) -> Path:
+        path = self.path / relpath
+        path.mkdir(parents=True, exist_ok=True)
+        os.chown(path, self.account.pw_uid, self.account.pw_gid)
+        return path
+
     def command(self, *, python: str = sys.executable, **env: str) -> str:
         """The remote command a fleet host entry runs: this checkout's `swampd --stdio`."""
         values = {"SWAMPD_HOME": str(self.path), "SWAMPD_IDLE_TIMEOUT": "0", "PYTHONDONTWRITEBYTECODE": "1",

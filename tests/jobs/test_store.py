@@ -39,3 +39,29 @@ def test_round_trip_filters_and_retention(tmp_path: Path) -> None:
     finally:
         store.close()
     assert (tmp_path / "db").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_database_from_before_remote_jobs_gets_the_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "jobs.sqlite3"
+    from swampd.jobs.store import SCHEMA
+
+    old_schema = SCHEMA
+    old_schema = old_schema.replace("    daemon_pid INTEGER,\n    remote TEXT\n", "    daemon_pid INTEGER\n")
+    assert "remote" not in old_schema
+    db = sqlite3.connect(path)
+    db.executescript(old_schema)
+    db.execute("INSERT INTO jobs (id, kind, state, spec, created_at) VALUES ('old', 'swamp', 'succeeded', '{}', 1)")
+    db.commit()
+    db.close()
+    store = JobStore(str(path))
+    store.open()
+    try:
+        assert store.get("old").remote is None
+        job = make("new", JobState.RUNNING, 2)
+        job.remote = {"via": "ssh", "host": "h", "id": "abc"}
+        store.save(job)
+        assert store.get("new").remote == {"via": "ssh", "host": "h", "id": "abc"}
+    finally:
+        store.close()
