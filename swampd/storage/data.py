@@ -9,7 +9,11 @@ raw, then `latest` last; acknowledged once the backend has all of it.
 from __future__ import annotations
 
 import base64
+import logging
+import sqlite3
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, Protocol, TypeVar
@@ -18,13 +22,15 @@ import anyio
 import anyio.to_thread
 import orjson
 
-from swampd.errors import BackendUnavailable, Conflict, InvalidParams, NotFound, ShuttingDown, SwampdError, TooLarge
+from swampd.errors import BackendUnavailable, Conflict, InvalidParams, NotFound, ShuttingDown, TooLarge
+from swampd.storage import catalog
 from swampd.storage.base import NOT_MODIFIED, Blob, ObjectStore, StoreDown
 from swampd.storage.hottier import CacheSettings, HotTier
 from swampd.storage.layout import (
     MAX_CLAIM_ATTEMPTS,
     DataRef,
     build_metadata,
+    check_data_name,
     dump_metadata,
     format_latest,
     is_text_type,
@@ -37,6 +43,7 @@ from swampd.storage.stats import CacheStats, Publish
 
 T = TypeVar("T")
 MAX_RENAME_HOPS = 5
+log = logging.getLogger(__name__)
 
 
 class Coalescer(Protocol):
@@ -81,6 +88,44 @@ class _Flights:
         return await self.local.run(key, fn, method=method, model=model)
 
 
+class _OwnerMemo:
+    """The owner of the latest version swampd wrote per name, with that `latest`'s validator (LRU)."""
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[str, tuple[str, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[str, dict[str, Any]] | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def remember(self, key: str, etag: str, owner: dict[str, Any]) -> None:
+        with self._lock:
+            self._items[key] = (etag, owner)
+            self._items.move_to_end(key)
+            while len(self._items) > self.LIMIT:
+                self._items.popitem(last=False)
+
+
+def _identity(metadata: dict[str, Any]) -> tuple[Any, ...]:
+    """What tells one version from another written under the same number."""
+    return tuple(metadata.get(k) for k in ("id", "version", "createdAt", "size", "checksum"))
+
+
+def _owner_ident(owner: dict[str, Any]) -> dict[str, Any]:
+    return {"ownerType": owner.get("ownerType"), "ownerRef": owner.get("ownerRef")}
+
+
+def _valid_data_name(name: str) -> bool:
+    try:
+        check_data_name(name)
+    except InvalidParams:
+        return False
+    return True
+
+
 def _versions_from_keys(keys: list[str], name_dir: str) -> list[int]:
     """Versions that have both `metadata.yaml` and `raw` (a half-written version is not listed)."""
     seen: dict[int, set[str]] = {}
@@ -104,6 +149,8 @@ class DataService:
         self.coalescer_kind = "fanout" if coalescer is not None else "local-key-locks"
         self._checked: dict[str, float] = {}
         self._model_locks = KeyLocks()
+        self._owners = _OwnerMemo()
+        self._catalogs_to_invalidate: set[str] = set()
         self._health: dict[str, dict[str, Any]] = {}
         self.prefetches: dict[str, Any] = {}
         repos.on_store_opened.append(self._watch)
@@ -227,48 +274,120 @@ class DataService:
         versions = _versions_from_keys(store.list(ref.name_dir, recursive=True), ref.name_dir)
         return (versions[-1], f"scan:{versions[-1]}") if versions else (None, "")
 
-    async def _version_content(self, handle: RepoHandle, ref: DataRef, version: int, *, want_path: bool
-                               ) -> tuple[dict[str, Any], bytes | None, str | None, bool]:
-        """(metadata, content or None, cached file path or None, served from the hot tier)."""
-        mkey, rkey = self.key(handle, ref.metadata(version)), self.key(handle, ref.raw(version))
+    async def _metadata(self, handle: RepoHandle, ref: DataRef, version: int, *, with_raw: bool = False
+                        ) -> tuple[dict[str, Any], bool, bool]:
+        """A version's metadata: (metadata, served from the hot tier, stale). `with_raw`: on a cold
+        miss read `raw` in the same backend call (the caller wants the content next).
 
-        def from_hot() -> tuple[dict[str, Any], bytes | None, str | None] | None:
-            meta = self.hot.get(mkey)
-            if meta is None:
-                return None
-            metadata = orjson.loads(meta.value)
-            size = metadata.get("size")
-            if want_path and isinstance(size, int) and size >= self.settings.min_file_size:
-                path = self.hot.path_of(rkey)
-                return (metadata, None, path) if path else None
-            raw = self.hot.get(rkey)
-            return (metadata, raw.value, None) if raw is not None else None
+        A version never changes while it exists, but swamp can delete it (`data delete --version`,
+        `gc`, `prune`) and a deleted number can be claimed again. So a cached version is re-checked
+        like `latest`: when older than the staleness bound (or on a change signal), with a
+        conditional read of its `metadata.yaml` (filesystem: a stat; S3: ETag; Postgres: revision).
+        Gone: it is evicted with its content; replaced: re-read.
+        """
+        mkey = self.key(handle, ref.metadata(version))
+        entry = self.hot.get(mkey)
+        if entry is not None and self._fresh(mkey, handle.store):
+            return orjson.loads(entry.value), True, False
 
-        found = from_hot()
-        if found is not None:
-            return (*found, True)
-
-        async def fetch() -> tuple[dict[str, Any], bytes | None, str | None, bool]:
-            found = from_hot()
-            if found is not None:
-                return (*found, True)
-            meta_blob, raw_blob = await self._backend(handle, self._read_version, handle.store, ref, version)
-            if meta_blob is None or raw_blob is None:
+        async def revalidate() -> tuple[dict[str, Any], bool, bool]:
+            entry = self.hot.get(mkey)
+            if entry is not None and self._fresh(mkey, handle.store):
+                return orjson.loads(entry.value), True, False
+            etag = entry.meta.get("etag") if entry is not None else None
+            checked_at = time.monotonic()
+            raw: Blob | None = None
+            try:
+                if entry is None and with_raw:
+                    got, raw = await self._backend(handle, self._read_version, handle.store, ref, version)
+                else:
+                    got = await self._backend(handle, partial(handle.store.get, if_none_match=etag),
+                                              ref.metadata(version))
+            except BackendUnavailable:
+                if entry is not None:
+                    return orjson.loads(entry.value), True, True
+                raise
+            cached = orjson.loads(entry.value) if entry is not None else None
+            if got is NOT_MODIFIED and cached is not None:
+                self._checked[mkey] = checked_at
+                return cached, True, False
+            metadata = load_metadata(got.data) if isinstance(got, Blob) else None
+            if cached is not None and (metadata is None or _identity(metadata) != _identity(cached)):
+                await anyio.to_thread.run_sync(self._forget_version, handle, ref, version)
+                cached = None
+            if metadata is None or not isinstance(got, Blob):
+                self._checked.pop(mkey, None)
                 raise NotFound(f"version {version} of {ref.name} does not exist", repo=handle.name)
-            metadata = load_metadata(meta_blob.data)
             kind = handle.store.kind
-            await self._remember([(mkey, orjson.dumps(metadata), {"backend": kind, "etag": meta_blob.etag}),
-                                  (rkey, raw_blob.data, {"backend": kind, "etag": raw_blob.etag})])
-            path = self.hot.path_of(rkey) if want_path and len(raw_blob.data) >= self.settings.min_file_size else None
-            return metadata, None if path else raw_blob.data, path, False
+            entries = [(mkey, orjson.dumps(metadata), {"backend": kind, "etag": got.etag})]
+            if raw is not None:
+                entries.append((self.key(handle, ref.raw(version)), raw.data, {"backend": kind, "etag": raw.etag}))
+            await self._remember(entries)
+            self._checked[mkey] = checked_at
+            return metadata, cached is not None, False
 
-        return await self.flights.run(rkey, fetch, method="data.read", model=ref.model_dir)
+        return await self.flights.run(mkey, revalidate, method="data.metadata", model=ref.model_dir)
 
     @staticmethod
     def _read_version(store: ObjectStore, ref: DataRef, version: int) -> tuple[Blob | None, Blob | None]:
         meta = store.get(ref.metadata(version))
         raw = store.get(ref.raw(version)) if isinstance(meta, Blob) else None
         return (meta if isinstance(meta, Blob) else None, raw if isinstance(raw, Blob) else None)
+
+    def _forget_version(self, handle: RepoHandle, ref: DataRef, version: int) -> None:
+        for path in (ref.metadata(version), ref.raw(version)):
+            self.hot.delete(self.key(handle, path))
+
+    async def _content(self, handle: RepoHandle, ref: DataRef, version: int, metadata: dict[str, Any], *,
+                       want_path: bool) -> tuple[bytes | None, str | None, bool]:
+        """A version's `raw`: (content or None, cached file path or None, served from the hot tier).
+        Its validity is its metadata's: `_metadata` evicts both together."""
+        rkey = self.key(handle, ref.raw(version))
+        size = metadata.get("size")
+        as_file = want_path and isinstance(size, int) and size >= self.settings.min_file_size
+
+        def from_hot() -> tuple[bytes | None, str | None] | None:
+            if as_file:
+                path = self.hot.path_of(rkey)
+                return (None, path) if path else None
+            raw = self.hot.get(rkey)
+            return (raw.value, None) if raw is not None else None
+
+        found = from_hot()
+        if found is not None:
+            return (*found, True)
+
+        async def fetch() -> tuple[bytes | None, str | None, bool]:
+            found = from_hot()
+            if found is not None:
+                return (*found, True)
+            blob = await self._backend(handle, handle.store.get, ref.raw(version))
+            if not isinstance(blob, Blob):
+                raise NotFound(f"version {version} of {ref.name} does not exist", repo=handle.name)
+            await self._remember([(rkey, blob.data, {"backend": handle.store.kind, "etag": blob.etag})])
+            path = self.hot.path_of(rkey) if want_path and len(blob.data) >= self.settings.min_file_size else None
+            return None if path else blob.data, path, False
+
+        return await self.flights.run(rkey, fetch, method="data.read", model=ref.model_dir)
+
+    async def _resolve(self, handle: RepoHandle, ref: DataRef, version: int | None, *, with_raw: bool = False
+                       ) -> tuple[DataRef, int, dict[str, Any], bool, bool]:
+        """swamp's `findByName`: a pinned version as it is; `latest` following rename tombstones
+        (`lifecycle: deleted` with `renamedTo`) up to 5 hops, beyond which the data is not found.
+        Returns (ref, version, metadata, metadata cached, stale)."""
+        for _ in range(MAX_RENAME_HOPS + 1):
+            stale = False
+            if version is None:
+                resolved, stale = await self.latest_version(handle, ref)
+            else:
+                resolved = version
+            metadata, cached, meta_stale = await self._metadata(handle, ref, resolved, with_raw=with_raw)
+            renamed = metadata.get("renamedTo")
+            if version is not None or metadata.get("lifecycle") != "deleted" or not isinstance(renamed, str) \
+                    or not renamed:
+                return ref, resolved, metadata, cached, stale or meta_stale
+            ref = DataRef.of(ref.type, ref.model_id, renamed)
+        raise NotFound(f"{ref.name}: rename chain longer than {MAX_RENAME_HOPS}", repo=handle.name)
 
     async def handle(self, repo: str) -> RepoHandle:
         """The repo's handle; opening a datastore the first time runs in a worker thread."""
@@ -283,19 +402,9 @@ class DataService:
         ref = await self._ref(handle, model_type, model, name)
         if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
             raise InvalidParams("version must be an integer >= 1")
-        stale = False
-        hops = 0
-        while True:
-            if version is None:
-                resolved, stale = await self.latest_version(handle, ref)
-            else:
-                resolved = version
-            metadata, content, path, cached = await self._version_content(handle, ref, resolved, want_path=as_path)
-            renamed = metadata.get("renamedTo")
-            if version is None and isinstance(renamed, str) and renamed and hops < MAX_RENAME_HOPS:
-                ref, hops = DataRef(ref.type, ref.model_id, renamed), hops + 1
-                continue
-            break
+        ref, resolved, metadata, meta_cached, stale = await self._resolve(handle, ref, version, with_raw=True)
+        content, path, raw_cached = await self._content(handle, ref, resolved, metadata, want_path=as_path)
+        cached = meta_cached and raw_cached
         kind = handle.store.kind
         if cached:
             self.stats.hit(kind, stale=stale)
@@ -370,16 +479,20 @@ class DataService:
         limiter = anyio.CapacityLimiter(16)
 
         async def one(data: DataRef) -> None:
+            # swamp's `findAllForModel`: each name dir resolved as a latest read (a renamed name
+            # resolves to its new name), listed once under the name it resolves to
             async with limiter:
                 try:
-                    found[data.name] = await self.latest_version(handle, data)
+                    resolved, version, _, _, was_stale = await self._resolve(handle, data, None)
                 except NotFound:
-                    pass  # a name dir without any complete version
+                    return  # no complete version, or a rename chain too long
+                found[resolved.name] = (version, was_stale)
 
         async with anyio.create_task_group() as tg:
             for child in children:
-                if child.endswith("/"):
-                    tg.start_soon(one, DataRef(ref.type, ref.model_id, child.rstrip("/")))
+                name = child.rstrip("/")
+                if child.endswith("/") and _valid_data_name(name):
+                    tg.start_soon(one, DataRef(ref.type, ref.model_id, name))
         items = [{"name": name, "latest": found[name][0]} for name in sorted(found)]
         stale = stale or any(was_stale for _, was_stale in found.values())
         return {"repo": handle.name, "type": ref.type, "model_id": ref.model_id, "data": items, "stale": stale}
@@ -390,39 +503,48 @@ class DataService:
                   content_type: str = "application/octet-stream", tags: dict[str, str] | None = None,
                   owner: dict[str, str] | None = None, lifetime: str = "infinite",
                   garbage_collection: int | str = 10) -> dict[str, Any]:
+        """Write a new version in swamp's order, under swamp's ownership rule.
+
+        The owner defaults to the model's own (`model-method` of the model id, what swamp's
+        method runs write), so a write by swampd never locks a model out of its data; a write
+        whose owner differs from the name's existing owner is refused (`conflict`). A model given
+        by name is tagged `modelName`, as swamp tags its data (what `data query` filters on).
+        """
         handle = await self.handle(repo)
         ref = await self._ref(handle, model_type, model, name)
+        if ref.model_id != model and not (tags or {}).get("modelName"):
+            tags = {**(tags or {}), "modelName": model}
         build = partial(build_metadata, ref, content=content, content_type=content_type, tags=tags, owner=owner,
                         lifetime=lifetime, garbage_collection=garbage_collection)
         build(version=1)  # refuse bad tags/owner before touching the backend
         model_key = self.key(handle, ref.model_dir)
-        try:
-            version, metadata = await self._model_locks.run(
-                model_key, lambda: self._backend(handle, self._write, handle.store, ref, content, build),
-                method="data.put")
-        except SwampdError:
-            raise
+        version, metadata = await self._model_locks.run(
+            model_key, lambda: self._backend(handle, self._write, handle, ref, content, build), method="data.put")
         kind = handle.store.kind
-        latest_key = self.key(handle, ref.latest)
+        latest_key, meta_key = self.key(handle, ref.latest), self.key(handle, ref.metadata(version))
         await self._remember([
-            (self.key(handle, ref.metadata(version)), orjson.dumps(metadata), {"backend": kind}),
+            (meta_key, orjson.dumps(metadata), {"backend": kind}),
             (self.key(handle, ref.raw(version)), content, {"backend": kind}),
             (latest_key, format_latest(version), {"backend": kind, "mutable": True}),
         ])
         self._invalidate(handle.store_id, ref.latest)
-        self._checked[latest_key] = time.monotonic()
+        now = time.monotonic()
+        self._checked[latest_key] = self._checked[meta_key] = now
         return {"repo": handle.name, "type": ref.type, "model_id": ref.model_id, "name": ref.name,
                 "version": version, "size": metadata["size"], "checksum": metadata["checksum"],
                 "backend": kind}
 
-    @staticmethod
-    def _write(store: ObjectStore, ref: DataRef, content: bytes,
+    def _write(self, handle: RepoHandle, ref: DataRef, content: bytes,
                build: Callable[..., dict[str, Any]]) -> tuple[int, dict[str, Any]]:
         """swamp's save order under the per-model lock; runs in a worker thread."""
+        store = handle.store
         lock = StoreLock(store, ref.model_lock, retry_interval_ms=50, max_wait_ms=60000)
         lock.acquire()
         try:
             existing = [int(c.rstrip("/")) for c in store.list(ref.name_dir) if c.rstrip("/").isdigit()]
+            owner = build(version=1)["ownerDefinition"]
+            if existing:  # a new name has no owner yet (nor does a name left with no versions)
+                self._check_owner(handle, ref, owner)
             version = max(existing, default=0) + 1
             for _ in range(MAX_CLAIM_ATTEMPTS):
                 metadata = build(version=version)
@@ -433,7 +555,7 @@ class DataService:
                 raise Conflict(f"could not claim a version of {ref.name} after {MAX_CLAIM_ATTEMPTS} tries")
             try:
                 store.put(ref.raw(version), content)
-                store.put(ref.latest, format_latest(version))
+                latest_etag = store.put(ref.latest, format_latest(version))
             except StoreDown:
                 for path in (ref.raw(version), ref.metadata(version)):  # best effort: nothing half-visible
                     try:
@@ -444,12 +566,71 @@ class DataService:
                 if remove_dir is not None:
                     remove_dir(ref.version_dir(version))
                 raise
+            self._owners.remember(f"{handle.store_id}/{ref.latest}", latest_etag, owner)
+            if store.kind == "filesystem":
+                self._record_in_catalog(handle, ref, metadata)
             return version, metadata
         finally:
             try:
                 lock.release()
             except StoreDown:
                 pass  # the lock expires by TTL / dead pid
+
+    def _check_owner(self, handle: RepoHandle, ref: DataRef, owner: dict[str, Any]) -> None:
+        """swamp's rule (`Data.isOwnedBy`): the name's current data (its latest, renames followed, as
+        swamp's `findByName` reads it) must have this owner's `ownerType` and `ownerRef`.
+
+        The owner swampd itself last wrote is remembered with its `latest` validator: while `latest`
+        is unchanged (one conditional read) the owner is known without reading the metadata."""
+        store = handle.store
+        known = self._owners.get(f"{handle.store_id}/{ref.latest}")
+        if known is not None and store.get(ref.latest, if_none_match=known[0]) is NOT_MODIFIED:
+            self._refuse_other_owner(ref, known[1], owner)
+            return
+        current = ref
+        for _ in range(MAX_RENAME_HOPS + 1):
+            version, _ = self._read_latest(store, current, None)
+            got = store.get(current.metadata(version)) if isinstance(version, int) else None
+            if not isinstance(got, Blob):
+                return
+            existing = load_metadata(got.data)
+            renamed = existing.get("renamedTo")
+            if existing.get("lifecycle") == "deleted" and isinstance(renamed, str) and renamed:
+                current = DataRef.of(ref.type, ref.model_id, renamed)
+                continue
+            theirs = existing.get("ownerDefinition") if isinstance(existing.get("ownerDefinition"), dict) else {}
+            self._refuse_other_owner(ref, theirs, owner)
+            return
+
+    @staticmethod
+    def _refuse_other_owner(ref: DataRef, theirs: dict[str, Any], owner: dict[str, Any]) -> None:
+        if (theirs.get("ownerType"), theirs.get("ownerRef")) != (owner.get("ownerType"), owner.get("ownerRef")):
+            holder = f"{theirs.get('ownerType')}:{theirs.get('ownerRef')}"
+            writer = f"{owner.get('ownerType')}:{owner.get('ownerRef')}"
+            raise Conflict(f'data "{ref.name}" is owned by {holder}; this write is by {writer} '
+                           "(swamp's ownership rule; pass owner to write as its owner)",
+                           existing_owner=_owner_ident(theirs), owner=_owner_ident(owner))
+
+    def _record_in_catalog(self, handle: RepoHandle, ref: DataRef, metadata: dict[str, Any]) -> None:
+        """Keep swamp's `_catalog.db` right (see catalog.py). A failure never fails the write, whose data is
+        durable by now: the catalog is invalidated instead so swamp rebuilds it from the files, and when
+        even that fails (the file held beyond the busy timeout) it is invalidated on the repo's next write."""
+        namespace = getattr(handle.store, "namespace", None)
+        try:
+            if handle.path in self._catalogs_to_invalidate:
+                catalog.invalidate(handle.path)
+                self._catalogs_to_invalidate.discard(handle.path)
+            catalog.record_version(handle.path, namespace, ref.type, ref.model_id, metadata)
+            return
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("swamp's catalog of repo %s not updated (%s); invalidating it", handle.name,
+                        type(exc).__name__)
+        try:
+            catalog.invalidate(handle.path)
+            self._catalogs_to_invalidate.discard(handle.path)
+        except (sqlite3.Error, OSError):
+            self._catalogs_to_invalidate.add(handle.path)
+            log.warning("swamp's catalog of repo %s could not be invalidated; will retry", handle.name)
 
     # -- lifecycle ---------------------------------------------------------------------------
 

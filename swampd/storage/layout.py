@@ -23,6 +23,9 @@ _TYPE_SPLIT = re.compile(r"::|\s+|\.")
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 TEXT_TYPES = ("application/json", "application/yaml", "application/x-yaml")
 MAX_CLAIM_ATTEMPTS = 100
+OWNER_TYPES = ("model-method", "workflow-step", "manual")
+OWNER_FIELDS = frozenset({"ownerType", "ownerRef", "workflowId", "workflowRunId", "workflowName", "jobName",
+                          "stepName", "source", "definitionHash"})
 
 
 @lru_cache(maxsize=4096)
@@ -156,9 +159,13 @@ def build_metadata(
     tag_map = {"type": "resource", **(tags or {})}
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in tag_map.items()):
         raise InvalidParams("tags must map strings to strings")
-    owner_def = owner or {"ownerType": "manual", "ownerRef": "swampd"}
-    if owner_def.get("ownerType") not in ("model-method", "workflow-step", "manual"):
+    # the model's own owner by default: what swamp's method runs write (src/domain/models/data_writer.ts)
+    owner_def = owner or {"ownerType": "model-method", "ownerRef": ref.model_id}
+    if not isinstance(owner_def, dict) or owner_def.get("ownerType") not in OWNER_TYPES:
         raise InvalidParams("owner.ownerType must be model-method, workflow-step or manual")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in owner_def.items()) \
+            or not owner_def.get("ownerRef") or set(owner_def) - OWNER_FIELDS:
+        raise InvalidParams(f"owner must map {', '.join(sorted(OWNER_FIELDS))} to strings, with a non-empty ownerRef")
     return {
         "id": data_id or str(uuid.uuid4()),
         "name": ref.name,

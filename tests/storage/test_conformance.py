@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from swampd.errors import InvalidParams, LockTimeout, NotFound
-from swampd.storage.layout import DataRef
+from swampd.storage.layout import DataRef, dump_metadata
 from swampd.storage.locks import StoreLock
 
 from .conftest import Events, RepoFactory, make_service
@@ -138,6 +138,44 @@ async def test_latest_change_seen_within_staleness(backend: str, repos_factory: 
         await writer.put(repo, "t", MODEL, "x", b"2")
         assert (await reader.get(repo, "t", MODEL, "x"))["version"] == 2
         assert (await reader.versions(repo, "t", MODEL, "x"))["versions"] == [1, 2]
+    finally:
+        reader.close()
+        writer.close()
+
+
+async def test_deleted_recreated_and_renamed_seen_within_staleness(backend: str, repos_factory: RepoFactory,
+                                                                    workdir: Path, events: Events) -> None:
+    """What swamp's `data delete --version`/`gc` and `data rename` leave in the store, seen by a reader whose
+    hot tier holds the old versions (staleness 0: the next read asks the backend)."""
+    repo = str(repos_factory.make(backend))
+    reader = make_service(workdir, events, sub="r", staleness=0.0, signal_staleness=0.0)
+    writer = make_service(workdir, events, sub="w")
+    try:
+        for text in (b"one", b"two"):
+            await writer.put(repo, "t", MODEL, "x", text, content_type="text/plain")
+        assert (await reader.get(repo, "t", MODEL, "x", version=2))["content"] == "two"
+        assert (await reader.get(repo, "t", MODEL, "x"))["cached"] is True
+        store = writer.repos.get(repo).store
+        ref = DataRef.of("t", MODEL, "x")
+        for path in (ref.raw(2), ref.metadata(2)):  # swamp removes the version dir, then moves `latest`
+            store.delete(path)
+        getattr(store, "remove_dir", lambda path: None)(ref.version_dir(2))  # filesystem: the dir too
+        store.put(ref.latest, b"1")
+        with pytest.raises(NotFound):
+            await reader.get(repo, "t", MODEL, "x", version=2)
+        assert (await reader.get(repo, "t", MODEL, "x"))["content"] == "one"
+        await writer.put(repo, "t", MODEL, "x", b"a new two", content_type="text/plain")  # number 2 again
+        assert (await reader.get(repo, "t", MODEL, "x", version=2))["content"] == "a new two"
+        # a rename: the new name saved, then a tombstone version on the old name and `latest` at it
+        await writer.put(repo, "t", MODEL, "y", b"a new two", content_type="text/plain")
+        tomb = {**(await reader.get(repo, "t", MODEL, "x"))["metadata"], "version": 3, "lifecycle": "deleted",
+                "renamedTo": "y"}
+        store.claim_version(ref.version_dir(3), dump_metadata(tomb))
+        store.put(ref.raw(3), b'{"renamedTo":"y"}')
+        store.put(ref.latest, b"3")
+        assert (await reader.list(repo, "t", MODEL))["data"] == [{"name": "y", "latest": 1}]
+        followed = await reader.get(repo, "t", MODEL, "x")
+        assert (followed["name"], followed["content"]) == ("y", "a new two")
     finally:
         reader.close()
         writer.close()

@@ -73,7 +73,8 @@ def build_swamp_repo(repo: Path) -> Path:
     # a rename tombstone: old name -> new name
     old = name_dir.parent / "oldname"
     _write(old / "1" / "raw", b'{"renamedTo":"result"}')
-    _write(old / "1" / "metadata.yaml", METADATA_V1.format(checksum="x") + 'renamedTo: "result"\n')
+    tombstone = METADATA_V1.format(checksum="x") + 'lifecycle: "deleted"\nrenamedTo: "result"\n'
+    _write(old / "1" / "metadata.yaml", tombstone)
     _write(old / "latest", "1")
     return repo
 
@@ -95,7 +96,8 @@ async def test_reads_a_repo_swamp_wrote(workdir: Path, service: Any) -> None:
     pinned = await service.get(path, "command/shell", MODEL, "oldname", version=1)
     assert pinned["name"] == "oldname"  # pinned lookups do not follow renames
     listing = await service.list(path, "command/shell", MODEL)
-    assert [d["name"] for d in listing["data"]] == ["legacy", "nolatest", "oldname", "result"]
+    # swamp's findAllForModel: a renamed name resolves to its new name and is listed once, under it
+    assert [d["name"] for d in listing["data"]] == ["legacy", "nolatest", "result"]
     assert (await service.versions(path, "command/shell", MODEL, "result"))["versions"] == [1, 2]
 
 
@@ -120,7 +122,8 @@ async def test_what_swampd_writes_matches_the_layout(workdir: Path, service: Any
                               "streaming", "tags"]
     assert meta["name"] == "result" and meta["version"] == "1" and meta["streaming"] == "false"
     assert meta["tags"] == {"type": "resource", "modelName": "hello"}
-    assert meta["ownerDefinition"]["ownerType"] == "manual"
+    # the model's own owner, as swamp's method runs write it: the model can still write this name
+    assert meta["ownerDefinition"] == {"ownerType": "model-method", "ownerRef": MODEL}
     assert meta["size"] == str(len(content)) and meta["checksum"] == put["checksum"]
     assert meta["createdAt"].endswith("Z") and len(meta["createdAt"]) == 24
     assert 'name: "result"' in text  # strings double-quoted as swamp writes them
