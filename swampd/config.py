@@ -53,6 +53,10 @@ class DaemonSettings:
     max_line_bytes: int = 16 * 1024 * 1024
     max_batch: int = 1000
     """Most requests in one JSON-RPC batch."""
+    max_connections: int = 0
+    """Connections open at once; 0 = the file-descriptor limit minus a reserve."""
+    max_connections_per_peer: int = 128
+    """Connections one client process may hold."""
     max_unfinished_bytes: int = 64 * 1024 * 1024
     """Bytes all connections together may hold in frames not yet ended by a newline."""
     frame_stall_timeout: float = 30.0
@@ -119,8 +123,9 @@ def load_config(paths: Paths | None = None, env: dict[str, str] | None = None) -
         raise InvalidInput(f"[daemon] idle_timeout and drain_grace must be >= 0, max_line_bytes >= 1024 "
                            f"(in {paths.config_file})")
     if daemon.max_unfinished_bytes < daemon.max_line_bytes or daemon.frame_stall_timeout <= 0 \
-            or daemon.max_batch < 1:
+            or daemon.max_batch < 1 or daemon.max_connections < 0 or daemon.max_connections_per_peer < 1:
         raise InvalidInput(f"[daemon] max_unfinished_bytes must be >= max_line_bytes, frame_stall_timeout > 0, "
-                           f"max_batch >= 1 (in {paths.config_file})")
+                           f"max_batch >= 1, max_connections >= 0, max_connections_per_peer >= 1 "
+                           f"(in {paths.config_file})")
     sections = {k: v for k, v in raw.items() if k not in ("daemon", "autostart")}
     return Config(paths=paths, daemon=daemon, sections=sections)

@@ -51,6 +51,10 @@ class DaemonControl(Protocol):
 
     def request_stop(self, reason: str) -> None: ...
 
+    def limits(self) -> dict[str, Any]:
+        """Connection, frame-budget and log-repeat counters (what `daemon.status` shows)."""
+        ...
+
 
 class Services:
     def __init__(self, config: Config, *, bus: EventBus | None = None, in_process: bool = False) -> None:

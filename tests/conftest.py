@@ -99,6 +99,8 @@ class DaemonProcess:
         self.env = env
         self.paths: Paths = resolve_paths(env)
         self.proc: subprocess.Popen[bytes] | None = None
+        self.preexec_fn: Any = None
+        """Run in the daemon's process before it starts (e.g. to set its resource limits)."""
 
     @property
     def pid(self) -> int:
@@ -109,7 +111,7 @@ class DaemonProcess:
         stderr = open(self.home / "daemon.stderr", "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "swampd"], env=self.env, stdin=subprocess.DEVNULL,
-            stdout=stderr, stderr=stderr, start_new_session=True,
+            stdout=stderr, stderr=stderr, start_new_session=True, preexec_fn=self.preexec_fn,
         )
         stderr.close()
         deadline = time.monotonic() + timeout

@@ -47,6 +47,7 @@ async def status(ctx: CallContext) -> dict[str, Any]:
         "subscriptions": services.bus.subscription_count,
         "draining": state.draining,
         "busy": services.busy_reasons(),
+        "limits": daemon.limits() if daemon is not None else None,
         "config": services.config.summary(),
     }
 

@@ -12,11 +12,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
-import json
-import json.scanner
 import logging
 import os
-import re
 import select
 import socket
 import struct
@@ -30,7 +27,9 @@ import orjson
 from swampd import protocol
 from swampd.api._context import CallContext, Connection, Peer
 from swampd.api._registry import Registry
+from swampd.server.admission import Admission
 from swampd.server.framebudget import FrameBudget
+from swampd.server.frames import batch_over, dumps, loads, request_key
 from swampd.server.rpc import RpcDispatcher, error_reply
 
 log = logging.getLogger("swampd.connection")
@@ -64,86 +63,6 @@ def start_task(coro: Any) -> asyncio.Task[Any]:
     return loop.create_task(coro)
 
 
-def dumps(obj: Any) -> bytes:
-    try:
-        return orjson.dumps(obj) + b"\n"
-    except TypeError:  # an integer beyond 64 bits (an id, an echoed value): the stdlib has no such limit
-        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
-
-
-def loads(line: bytes) -> Any:
-    """Decode one frame. orjson turns integers beyond 64 bits into floats: a frame with a float id
-    (the only kind a client must get back exactly) is decoded again by the standard library."""
-    obj = orjson.loads(line)
-    if _has_float_id(obj):
-        try:
-            return json.loads(line)
-        except (ValueError, RecursionError):
-            pass
-    return obj
-
-
-_scan_value = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[no-untyped-call]
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-
-
-def batch_over(line: bytes, limit: int) -> bool:
-    """Whether the array frame `line` has more than `limit` members, found without decoding it all.
-
-    Decoding a 6.5 MB batch of 100,000 small requests holds the event loop for most of a second;
-    counting its members one by one with the standard library's scanner stops after `limit` + 1.
-    Anything unusual (not an array, bad JSON) answers False: the full decode reports it.
-    """
-    if line.count(b",") < limit:
-        return False  # cannot have more members than commas + 1
-    try:
-        text = line.decode("utf-8")
-        i = _WHITESPACE.match(text, 0).end()  # type: ignore[union-attr]
-        if text[i:i + 1] != "[":
-            return False
-        members = 0
-        i += 1
-        while True:
-            i = _WHITESPACE.match(text, i).end()  # type: ignore[union-attr]
-            if text[i:i + 1] == "]":
-                return False
-            _, i = _scan_value(text, i)
-            members += 1
-            if members > limit:
-                return True
-            i = _WHITESPACE.match(text, i).end()  # type: ignore[union-attr]
-            if text[i:i + 1] != ",":
-                return False  # the array ended (or is malformed) within the limit
-            i += 1
-    except (ValueError, StopIteration, RecursionError):
-        return False
-
-
-def _has_float_id(obj: Any) -> bool:
-    if obj.__class__ is dict:
-        if obj.get("method") == protocol.CANCEL_METHOD:  # the id it names
-            params = obj.get("params")
-            return (params.get("id") if isinstance(params, dict) else
-                    params[0] if isinstance(params, list) and params else None).__class__ is float
-        return obj.get("id").__class__ is float
-    if obj.__class__ is list:
-        return any(m.__class__ is dict and m.get("id").__class__ is float for m in obj)
-    return False
-
-
-def request_key(obj: Any) -> Any:
-    """The in-flight key of a request: its id when that is a valid JSON-RPC id, else None.
-
-    Arrays and objects are not ids (and not hashable): such a request is answered −32600
-    with `id: null` by the dispatcher, and the connection carries on.
-    """
-    if isinstance(obj, dict):
-        id_ = obj.get("id")
-        if isinstance(id_, (str, int, float)) and not isinstance(id_, bool):
-            return id_
-    return None
-
-
 def peer_credentials(sock: socket.socket) -> Peer:
     """pid, uid and gid of the process on the other end (Linux SO_PEERCRED)."""
     raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)
@@ -155,18 +74,21 @@ class ConnectionHub:
     """What connections share: the dispatcher, services, registry, limits and the live set."""
 
     def __init__(self, dispatcher: RpcDispatcher, services: Any, registry: Registry, *, max_line: int,
-                 frame_budget: FrameBudget | None = None, max_batch: int = protocol.MAX_BATCH) -> None:
+                 frame_budget: FrameBudget | None = None, max_batch: int = protocol.MAX_BATCH,
+                 admission: Admission | None = None) -> None:
         self.dispatcher = dispatcher
         self.services = services
         self.registry = registry
         self.max_line = max_line
         self.max_batch = max_batch
         self.frames = frame_budget or FrameBudget(max(4 * max_line, 64 * 1024 * 1024), stall_timeout=30.0)
+        self.admission = admission or Admission(max_per_peer=128, max_total=1 << 20, fd_limit=1 << 20)
         self.connections: set[ClientConnection] = set()
         self.on_change: Callable[[], None] = lambda: None
 
     def opened(self, conn: ClientConnection) -> None:
         self.connections.add(conn)
+        self.admission.opened(conn.peer.pid)
         state = self.services.state
         state.connections += 1
         state.connections_total += 1
@@ -176,6 +98,7 @@ class ConnectionHub:
     def closed(self, conn: ClientConnection) -> None:
         if conn in self.connections:
             self.connections.discard(conn)
+            self.admission.closed(conn.peer.pid)
             self.services.state.connections -= 1
             self.services.publish("daemon", {"type": "connection.closed", "connection": conn.id,
                                              "pid": conn.peer.pid})
@@ -216,20 +139,24 @@ class ClientConnection(asyncio.Protocol, Connection):
             transport.abort()
             return
         if self.peer.uid != os.getuid():
-            self._refuse()
+            log.warning("refused a connection from pid %s uid %s (daemon uid %d)", self.peer.pid, self.peer.uid,
+                        os.getuid())
+            self._refuse("permission_denied", f"permission denied: this daemon serves uid {os.getuid()} only")
+            return
+        reason = self._hub.admission.admit(self.peer.pid)
+        if reason is not None:
+            self._refuse("too_large", reason)
             return
         transport.set_write_buffer_limits(high=READ_PAUSE_LIMIT)
         self._hub.opened(self)
 
-    def _refuse(self) -> None:
+    def _refuse(self, kind: str, message: str) -> None:
         assert self._transport is not None
-        log.warning("refused a connection from pid %s uid %s (daemon uid %d)", self.peer.pid, self.peer.uid,
-                    os.getuid())
         self._closed = True
-        self._transport.write(dumps(error_reply(
-            protocol.DAEMON_ERRORS["permission_denied"],
-            f"permission denied: this daemon serves uid {os.getuid()} only",
-        )))
+        self._transport.write(dumps(error_reply(protocol.DAEMON_ERRORS[kind], message)))
+        if kind == "too_large":  # over a connection limit: give the descriptor back at once
+            self._transport.close()  # the reply stays readable by the peer (a Unix socket)
+            return
         # Half-close and keep reading (and ignoring) until the peer leaves: closing with unread
         # data would reset the connection and the peer might never see the refusal.
         if self._transport.can_write_eof():

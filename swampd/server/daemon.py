@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import time
+from typing import Any
 
 import anyio
 from anyio.abc import TaskStatus
@@ -15,14 +16,17 @@ from anyio.abc import TaskStatus
 from swampd import protocol
 from swampd.api._registry import Registry, load_registry
 from swampd.config import Config
+from swampd.server.admission import OUT_OF_FDS, Admission, Listener, default_max_total
 from swampd.server.connection import ClientConnection, ConnectionHub
 from swampd.server.framebudget import FrameBudget
 from swampd.server.lifecycle import (
     DaemonLock,
     clear_stale,
     ensure_private_dir,
+    raise_fd_limit,
     write_pidfile,
 )
+from swampd.server.logrepeat import RepeatFilter
 from swampd.server.rpc import RpcDispatcher
 from swampd.services import Services
 
@@ -33,8 +37,10 @@ LISTEN_BACKLOG = 512
 
 
 class Daemon:
-    def __init__(self, config: Config, *, registry: Registry | None = None) -> None:
+    def __init__(self, config: Config, *, registry: Registry | None = None, fd_limit: int | None = None,
+                 log_repeats: RepeatFilter | None = None) -> None:
         self.config = config
+        self.log_repeats = log_repeats
         self.services = Services(config)
         self.services.control = self
         self.registry = registry or load_registry()
@@ -43,7 +49,10 @@ class Daemon:
         self.hub = ConnectionHub(self.dispatcher, self.services, self.registry, max_line=settings.max_line_bytes,
                                  frame_budget=FrameBudget(settings.max_unfinished_bytes,
                                                           stall_timeout=settings.frame_stall_timeout),
-                                 max_batch=settings.max_batch)
+                                 max_batch=settings.max_batch, admission=Admission(
+                                     max_per_peer=settings.max_connections_per_peer,
+                                     max_total=settings.max_connections or default_max_total(fd_limit or 1024),
+                                     fd_limit=fd_limit or 0))
         self.hub.on_change = self._touch
         self._stop: anyio.Event | None = None
         self._stop_requested = False
@@ -63,6 +72,10 @@ class Daemon:
             log.info("stopping: %s", reason)
             if self._stop is not None:
                 self._stop.set()
+
+    def limits(self) -> dict[str, Any]:
+        return {**self.hub.admission.stats(), "unfinished_frames": self.hub.frames.stats(),
+                "log_records_held_back": self.log_repeats.suppressed_total if self.log_repeats else 0}
 
     @property
     def stopping(self) -> bool:
@@ -88,6 +101,7 @@ class Daemon:
         if self._stop_requested:
             self._stop.set()
         loop = asyncio.get_running_loop()
+        loop.set_exception_handler(self._loop_exception)
         self.services.bus.bind_loop(loop)
         server: asyncio.AbstractServer | None = None
         try:
@@ -109,6 +123,7 @@ class Daemon:
                         pass
                 tg.start_soon(self._watch_idle)
                 tg.start_soon(self._watch_stalled_frames)
+                tg.start_soon(self._flush_log_repeats)
                 await self._stop.wait()
                 server.close()  # stop accepting; open connections carry on
                 await self._drain()
@@ -131,7 +146,8 @@ class Daemon:
 
     async def _listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.AbstractServer:
         path = self.config.paths.socket
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock = Listener(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.on_exhausted = self.hub.admission.accept_failed
         old_umask = os.umask(0o177)  # the socket is born 0600: no window where others may connect
         try:
             sock.bind(path)
@@ -171,6 +187,19 @@ class Daemon:
                     os._exit(1)
                 self.request_stop(f"signal {signal.Signals(signum).name}")
 
+    def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, OSError) and exc.errno in OUT_OF_FDS and "accept" in str(context.get("message")):
+            return  # counted and reported once by Admission, not a traceback per attempt
+        loop.default_exception_handler(context)
+
+    async def _flush_log_repeats(self) -> None:
+        if self.log_repeats is None:
+            return
+        while True:
+            await anyio.sleep(self.log_repeats.window)
+            self.log_repeats.flush()
+
     async def _watch_stalled_frames(self) -> None:
         budget = self.hub.frames
         while True:
@@ -195,8 +224,11 @@ class Daemon:
                 return
 
 
-def run_daemon(config: Config, *, ready_fd: int | None = None) -> int:
-    daemon = Daemon(config)
+def run_daemon(config: Config, *, ready_fd: int | None = None, log_repeats: RepeatFilter | None = None) -> int:
+    before, fd_limit = raise_fd_limit()
+    if fd_limit != before:
+        log.info("raised the open-file limit from %d to %d", before, fd_limit)
+    daemon = Daemon(config, fd_limit=fd_limit, log_repeats=log_repeats)
     if not daemon.prepare():
         log.info("another daemon holds %s; exiting", config.paths.lockfile)
         return 0

@@ -6,11 +6,13 @@ import fcntl
 import logging
 import logging.handlers
 import os
+import resource
 import stat
 import time
 
 from swampd.config import Config
 from swampd.paths import Paths
+from swampd.server.logrepeat import RepeatFilter
 
 
 class StartupError(Exception):
@@ -92,8 +94,35 @@ def read_pidfile(path: str) -> int | None:
         return None
 
 
-def setup_logging(config: Config, *, foreground: bool) -> None:
-    """A rotating log file in the state dir (0600); with --foreground also stderr."""
+def raise_fd_limit() -> tuple[int, int]:
+    """Raise the soft RLIMIT_NOFILE to the hard limit (as dockerd and systemd services do).
+
+    Returns (soft before, soft now). An unlimited hard limit is capped at the kernel's
+    `fs.nr_open`; a limit that cannot be raised is left as it is.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard
+    if hard == resource.RLIM_INFINITY:
+        try:
+            with open("/proc/sys/fs/nr_open") as fh:
+                target = int(fh.read().strip())
+        except (OSError, ValueError):
+            target = 1 << 20
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (OSError, ValueError):
+            return soft, soft
+        return soft, target
+    return soft, soft
+
+
+def setup_logging(config: Config, *, foreground: bool) -> RepeatFilter:
+    """A rotating log file in the state dir (0600); with --foreground also stderr.
+
+    Both go through one `RepeatFilter`: the same record repeated in a burst is counted, not
+    written again and again. The daemon calls its `flush()` now and then.
+    """
     ensure_private_dir(config.paths.state_dir, what="state directory")
     root = logging.getLogger()
     root.setLevel(getattr(logging, config.daemon.log_level.upper(), logging.INFO))
@@ -105,12 +134,16 @@ def setup_logging(config: Config, *, foreground: bool) -> None:
         config.paths.log_file, maxBytes=config.daemon.log_max_bytes, backupCount=config.daemon.log_backups
     )
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s")
+    repeats = RepeatFilter()
     file_handler.setFormatter(fmt)
+    file_handler.addFilter(repeats)
     root.addHandler(file_handler)
     if foreground:
         stream = logging.StreamHandler()
         stream.setFormatter(fmt)
+        stream.addFilter(repeats)
         root.addHandler(stream)
     logging.getLogger("jsonrpcserver").setLevel(logging.CRITICAL)  # its handlers log raw exception text
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    return repeats

@@ -36,10 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         env["SWAMPD_IDLE_TIMEOUT"] = str(args.idle_timeout)
     try:
         config = load_config(env=env)
-        setup_logging(config, foreground=args.foreground)
+        log_repeats = setup_logging(config, foreground=args.foreground)
         from swampd.server.daemon import run_daemon
 
-        return run_daemon(config, ready_fd=args.ready_fd)
+        return run_daemon(config, ready_fd=args.ready_fd, log_repeats=log_repeats)
     except (StartupError, SwampdError) as exc:
         print(f"swampd: {exc}", file=sys.stderr)
         return 2

@@ -17,8 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from swampd import protocol
-from swampd.server.connection import batch_over
 from swampd.server.events import MAX_SUBSCRIPTIONS_PER_CONNECTION
+from swampd.server.frames import batch_over
 
 P99_BOUND_S = 1.0
 
