@@ -12,7 +12,10 @@ from swampd.paths import Paths, resolve_paths
 
 
 class CliContext:
-    def __init__(self, *, json_mode: bool = False, no_daemon: bool = False, paths: Paths | None = None) -> None:
+    def __init__(self, *, json_mode: bool = False, no_daemon: bool = False, paths: Paths | None = None,
+                 prog: str = "swamp") -> None:
+        self.prog = prog
+        """The program the user ran (`swamp` or `swampd`): the prefix of its messages."""
         self.json = json_mode
         self.no_daemon = no_daemon
         self.paths = paths or resolve_paths()
@@ -33,7 +36,7 @@ class CliContext:
             try:
                 return self.client().call(method, params)
             except DaemonUnavailable as exc:
-                sys.stderr.write(f"swamp: {exc}; running in-process\n")
+                sys.stderr.write(f"{self.prog}: {exc}; running in-process\n")
                 self.no_daemon = True
         return self._call_in_process(method, params)
 
@@ -71,7 +74,7 @@ class CliContext:
         if self.json:
             sys.stderr.write(dumps({"error": message, "code": kind}) + "\n")
         else:
-            sys.stderr.write(f"swamp: {message}\n")
+            sys.stderr.write(f"{self.prog}: {message}\n")
         return code
 
 

@@ -1,4 +1,4 @@
-"""`swamp rpc METHOD [PARAMS_JSON|-]`: one call for scripts. The CLI's hot path.
+"""`swamp rpc METHOD [PARAMS_JSON|-]` (also `swampd rpc`): one call for scripts. The CLI's hot path.
 
 Imports only `swampd.client` (standard library C modules): no argparse, no json.
 """
@@ -11,14 +11,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-USAGE = "usage: swamp rpc METHOD [PARAMS_JSON|-]  |  swamp rpc --list [--json]\n"
+USAGE = "usage: {prog} rpc METHOD [PARAMS_JSON|-]  |  {prog} rpc --list [--json]\n"
 
 
-def run_rpc(words: list[str], *, json_mode: bool, no_daemon: bool) -> int:
+def run_rpc(words: list[str], *, json_mode: bool, no_daemon: bool, prog: str = "swamp") -> int:
     from swampd.client import DaemonUnavailable, RpcError, dumps, loads
 
     if not words or words[0] in ("-h", "--help"):
-        sys.stdout.write(USAGE)
+        sys.stdout.write(USAGE.format(prog=prog))
         return 0 if words else 2
     listing = words[0] == "--list"
     method = "rpc.discover" if listing else words[0]
@@ -36,10 +36,10 @@ def run_rpc(words: list[str], *, json_mode: bool, no_daemon: bool) -> int:
                                     "data": {"kind": "invalid_params"}}) + "\n")
             return 2
     if len(words) > 2:
-        sys.stderr.write(USAGE)
+        sys.stderr.write(USAGE.format(prog=prog))
         return 2
     try:
-        result = _call(method, params, no_daemon=no_daemon)
+        result = _call(method, params, no_daemon=no_daemon, prog=prog)
     except RpcError as exc:
         sys.stderr.write(dumps(exc.to_error()) + "\n")
         return 75 if exc.kind == "lock_timeout" else 1
@@ -55,11 +55,11 @@ def run_rpc(words: list[str], *, json_mode: bool, no_daemon: bool) -> int:
     return 0
 
 
-def _call(method: str, params: Any, *, no_daemon: bool) -> Any:
+def _call(method: str, params: Any, *, no_daemon: bool, prog: str) -> Any:
     if no_daemon:
         from cli.context import CliContext
 
-        return CliContext(no_daemon=True).call(method, params)
+        return CliContext(no_daemon=True, prog=prog).call(method, params)
     from swampd.client import DaemonUnavailable, connect
 
     try:
@@ -67,8 +67,8 @@ def _call(method: str, params: Any, *, no_daemon: bool) -> Any:
     except DaemonUnavailable as exc:
         from cli.context import CliContext
 
-        sys.stderr.write(f"swamp: {exc}; running in-process\n")
-        return CliContext(no_daemon=True).call(method, params)
+        sys.stderr.write(f"{prog}: {exc}; running in-process\n")
+        return CliContext(no_daemon=True, prog=prog).call(method, params)
     try:
         return client.call(method, params)
     finally:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from swampd.extensions.service import ExtensionService
     from swampd.fanout import Coalescer
     from swampd.fleet.service import FleetService
+    from swampd.front.service import FrontService
     from swampd.jobs.manager import JobManager
     from swampd.storage.control import CacheControl
     from swampd.storage.data import DataService
@@ -169,6 +170,15 @@ class Services:
 
         return CacheControl(self.data)
 
+    @cached_property
+    def front(self) -> FrontService:
+        """The `swamp` front end's daemon side: accelerated swamp commands, call counts (swampd/front)."""
+        from swampd.front.service import FrontService
+        from swampd.front.settings import FrontSettings
+
+        return FrontService(FrontSettings.from_mapping(self.config.section("front")),
+                            runtime_dir=self.config.paths.runtime_dir, in_process=self.state.in_process)
+
     def busy_reasons(self) -> list[str]:
         """Why the daemon must not exit on idle now (empty when it may)."""
         reasons = []
@@ -193,7 +203,7 @@ class Services:
             if start is not None:
                 await start()
 
-    eager: tuple[str, ...] = ("fanout", "jobs", "extensions", "fleet")
+    eager: tuple[str, ...] = ("fanout", "jobs", "extensions", "fleet", "front")
     """Subsystems built and started at boot rather than on first use."""
 
     async def aclose(self) -> None:

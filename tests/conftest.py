@@ -32,8 +32,15 @@ def wait_until(predicate: Any, timeout: float = 60.0, what: str = "condition") -
 
 
 def swamp_command() -> list[str]:
+    """The `swamp` front end (swamp's commands, accelerated or passed to the real swamp)."""
     script = BIN_DIR / "swamp"
     return [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
+
+
+def swampd_command() -> list[str]:
+    """`swampd`: the daemon, and every swampd command (`swampd data get ...`)."""
+    script = BIN_DIR / "swampd"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cli.swampd_main"]
 
 
 @pytest.fixture
@@ -197,19 +204,28 @@ class CliResult:
         return f"CliResult(rc={self.returncode}, stdout={self.stdout[:500]!r}, stderr={self.stderr[:500]!r})"
 
 
-@pytest.fixture
-def run_cli(daemon_env: dict[str, str]) -> Any:
-    """Run the real `swamp` console script with the test's environment."""
-
+def _runner(command: list[str], default_env: dict[str, str]) -> Any:
     def run(*args: str, input: str | None = None, env: dict[str, str] | None = None,
             timeout: float = 120.0, cwd: str | None = None) -> CliResult:
         completed = subprocess.run(
-            [*swamp_command(), *args], input=input, env=env or daemon_env, capture_output=True,
+            [*command, *args], input=input, env=env or default_env, capture_output=True,
             text=True, timeout=timeout, cwd=cwd,
         )
         return CliResult(completed)
 
     return run
+
+
+@pytest.fixture
+def run_cli(daemon_env: dict[str, str]) -> Any:
+    """Run the real `swamp` console script with the test's environment."""
+    return _runner(swamp_command(), daemon_env)
+
+
+@pytest.fixture
+def run_swampd(daemon_env: dict[str, str]) -> Any:
+    """Run the real `swampd` console script (swampd's own commands) with the test's environment."""
+    return _runner(swampd_command(), daemon_env)
 
 
 # -- the real swamp CLI ------------------------------------------------------------------------

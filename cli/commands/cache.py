@@ -11,6 +11,8 @@ from cli.context import CliContext
 
 NAME = "cache"
 HELP = "inspect and control the hot tier"
+UNDER_SWAMP = True
+"""Also `swamp cache`: swamp has no command of this name."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -9,6 +9,8 @@ from cli.context import CliContext
 
 NAME = "calls"
 HELP = "list in-flight coalesced calls (flights), their waiters; stats; cancel"
+UNDER_SWAMP = True
+"""Also `swamp calls`: swamp has no command of this name."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

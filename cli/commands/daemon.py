@@ -1,4 +1,4 @@
-"""`swamp daemon start|stop|status|restart|logs|clean|install-service`."""
+"""`swamp daemon start|stop|status|restart|logs|clean|install-service|install-front|uninstall-front`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from cli.context import CliContext
 
 NAME = "daemon"
 HELP = "start, stop and inspect the swampd daemon"
+UNDER_SWAMP = True
+"""Also `swamp daemon`: swamp has no command of this name."""
 
 UNIT_TEMPLATE = """[Unit]
 Description=swampd, the swamp host daemon
@@ -45,6 +47,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sub.add_parser("clean", help="remove a stale socket, pidfile and locks left by a dead daemon")
     service = sub.add_parser("install-service", help="write a systemd user unit for swampd")
     service.add_argument("--dry-run", action="store_true", help="print the unit instead of writing it")
+    front = sub.add_parser("install-front", help="put swampd's `swamp` in front of the real swamp on PATH")
+    front.add_argument("--bin-dir", help="where to write the `swamp` launcher (default: the first writable "
+                                         "PATH directory before the real swamp's)")
+    front.add_argument("--dry-run", action="store_true", help="say what would be written")
+    unfront = sub.add_parser("uninstall-front", help="remove the launcher install-front wrote")
+    unfront.add_argument("--bin-dir", help="where it was written (default: found on PATH)")
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -52,16 +60,19 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _status(args: argparse.Namespace, ctx: CliContext) -> int:
+    from cli.front_status import front_facts, human_front
     from swampd.client import DaemonUnavailable
 
+    front = front_facts(ctx.paths)
     try:
         status = ctx.client(autostart=False).call("daemon.status")
     except DaemonUnavailable:
-        result = {"running": False, "socket": ctx.paths.socket}
-        ctx.output(result, lambda r: f"swampd is not running (socket {r['socket']})")
+        result = {"running": False, "socket": ctx.paths.socket, "front": front}
+        ctx.output(result, lambda r: f"swampd is not running (socket {r['socket']})\n" + human_front(r["front"]))
         return exit_codes.DAEMON_UNAVAILABLE
     status["running"] = True
-    ctx.output(status, _human_status)
+    status["front"] = {**front, **status.get("front", {})}
+    ctx.output(status, lambda s: _human_status(s) + "\n" + human_front(s["front"]))
     return exit_codes.OK
 
 
@@ -185,6 +196,34 @@ def _install_service(args: argparse.Namespace, ctx: CliContext) -> int:
     return exit_codes.OK
 
 
+def _install_front(args: argparse.Namespace, ctx: CliContext) -> int:
+    from cli.front_install import InstallError, install
+
+    try:
+        result = install(args.bin_dir, dry_run=args.dry_run)
+    except InstallError as exc:
+        return ctx.fail(str(exc), kind="conflict")
+
+    def human(r: dict[str, Any]) -> str:
+        verb = "wrote" if r["written"] else "would write"
+        lines = [f"{verb} {r['path']} (real swamp: {r['real_swamp'] or 'not found on PATH'})"]
+        if not r["on_path_first"]:
+            lines.append(f"put {os.path.dirname(r['path'])} before the real swamp's directory on PATH "
+                         "(e.g. in your shell profile) to use it")
+        return "\n".join(lines)
+
+    ctx.output({k: v for k, v in result.items() if k != "launcher"}, human)
+    return exit_codes.OK
+
+
+def _uninstall_front(args: argparse.Namespace, ctx: CliContext) -> int:
+    from cli.front_install import uninstall
+
+    result = uninstall(args.bin_dir)
+    ctx.output(result, lambda r: f"removed {r['removed']}" if r["removed"] else "no installed front found")
+    return exit_codes.OK
+
+
 ACTIONS = {
     "start": _start,
     "stop": _stop,
@@ -193,4 +232,6 @@ ACTIONS = {
     "logs": _logs,
     "clean": _clean,
     "install-service": _install_service,
+    "install-front": _install_front,
+    "uninstall-front": _uninstall_front,
 }

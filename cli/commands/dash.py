@@ -9,6 +9,8 @@ from cli.context import CliContext
 
 NAME = "dash"
 HELP = "the operator console: cache, in-flight calls, jobs, vault, extensions, live"
+UNDER_SWAMP = True
+"""Also `swamp dash`: swamp has no command of this name."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

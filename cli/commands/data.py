@@ -101,7 +101,7 @@ def _write_content(result: dict[str, Any]) -> None:
         sys.stdout.flush()
         sys.stdout.buffer.write(base64.b64decode(result["content"]))
     if result.get("stale"):
-        sys.stderr.write("swamp: warning: the datastore is unreachable; this is the cached copy\n")
+        sys.stderr.write("swampd: warning: the datastore is unreachable; this is the cached copy\n")
 
 
 def _put(args: argparse.Namespace, ctx: CliContext, repo: str) -> int:

@@ -12,6 +12,8 @@ from cli.context import CliContext
 
 NAME = "jobs"
 HELP = "list, inspect, follow, wait for and cancel jobs run by swampd"
+UNDER_SWAMP = True
+"""Also `swamp jobs`: swamp has no command of this name."""
 
 STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 

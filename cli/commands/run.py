@@ -48,9 +48,9 @@ def parse_inputs(entries: list[str]) -> dict[str, Any]:
         try:
             parsed = json.loads(entries[0])
         except ValueError as exc:
-            raise SystemExit(f"swamp run: invalid JSON in --input: {exc}") from None
+            raise SystemExit(f"swampd run: invalid JSON in --input: {exc}") from None
         if not isinstance(parsed, dict):
-            raise SystemExit("swamp run: --input must be a JSON object")
+            raise SystemExit("swampd run: --input must be a JSON object")
         return parsed
     inputs: dict[str, Any] = {}
     for entry in entries:
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         except DaemonUnavailable as exc:
             if args.detach:
                 raise
-            sys.stderr.write(f"swamp: {exc}; running swamp directly\n")
+            sys.stderr.write(f"swampd: {exc}; running swamp directly\n")
         else:
             client.settimeout(None)
             params = {"kind": "swamp", "model": args.model, "method": args.method,
@@ -144,7 +144,7 @@ def report(record: dict[str, Any], ctx: CliContext, *, detached: bool) -> int:
         sys.stderr.write(dumps({"error": error.get("message", state),
                                 "code": error.get("code", state)}) + "\n")
     else:
-        sys.stderr.write(f"swamp: job {record['id']} {state}: {error.get('message', '')}\n")
+        sys.stderr.write(f"{ctx.prog}: job {record['id']} {state}: {error.get('message', '')}\n")
     if state == "cancelled":
         return CANCELLED_EXIT
     code = record.get("exit_code")

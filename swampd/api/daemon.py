@@ -48,6 +48,7 @@ async def status(ctx: CallContext) -> dict[str, Any]:
         "draining": state.draining,
         "busy": services.busy_reasons(),
         "limits": daemon.limits() if daemon is not None else None,
+        "front": services.front.status(),
         "config": services.config.summary(),
     }
 

@@ -17,7 +17,6 @@ host, so they are checked there, not here.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,8 +25,7 @@ import orjson
 
 from swampd.errors import InvalidInput, InvalidParams, NotFound
 from swampd.jobs.states import JobKind
-
-OWN_ENTRY_POINT_MARKERS = (b"from cli.main import", b"cli.main:main")
+from swampd.swamp_binary import SwampBinaryError, find_real_swamp, is_own_front
 
 
 @dataclass(frozen=True)
@@ -38,40 +36,18 @@ class Launch:
 
 
 def is_own_console_script(path: str) -> bool:
-    """True when `path` is this package's `swamp` entry point (a pip console script)."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096)
-    except OSError:
-        return False
-    return any(marker in head for marker in OWN_ENTRY_POINT_MARKERS)
+    """True when `path` is this package's `swamp` front end (console script or launcher)."""
+    return is_own_front(path)
 
 
 def resolve_swamp_executable(configured: str, path_env: str | None = None) -> str:
-    """The absolute path of the real swamp CLI.
-
-    A bare name is looked up on PATH, skipping this package's own `swamp`; an explicit
-    path that turns out to be our console script is refused.
-    """
-    if os.sep in configured:
-        found = os.path.abspath(configured)
-        if not (os.path.isfile(found) and os.access(found, os.X_OK)):
-            raise NotFound(f"swamp executable {configured} does not exist or is not executable")
-        if is_own_console_script(os.path.realpath(found)):
-            raise InvalidInput(
-                f"{configured} is swampd's own `swamp` front end, not the swamp CLI; "
-                "set [jobs] swamp_executable or SWAMPD_SWAMP_EXECUTABLE to the real binary"
-            )
-        return found
-    search = os.environ.get("PATH", "") if path_env is None else path_env
-    for directory in search.split(os.pathsep):
-        candidate = shutil.which(configured, path=directory) if directory else None
-        if candidate and not is_own_console_script(os.path.realpath(candidate)):
-            return os.path.abspath(candidate)
-    raise NotFound(
-        f"no swamp CLI named {configured!r} on PATH (swampd's own `swamp` does not count); "
-        "set [jobs] swamp_executable or SWAMPD_SWAMP_EXECUTABLE"
-    )
+    """The absolute path of the real swamp CLI (swampd.swamp_binary's rule), as a daemon error."""
+    try:
+        return find_real_swamp(configured, path_env)
+    except SwampBinaryError as exc:
+        if exc.reason == "own":
+            raise InvalidInput(exc.message) from None
+        raise NotFound(exc.message) from None
 
 
 def input_flags(inputs: Mapping[str, Any]) -> list[str]:

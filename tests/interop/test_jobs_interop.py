@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DaemonProcess, RealSwamp, swamp_command, wait_until
+from tests.conftest import DaemonProcess, RealSwamp, swampd_command, wait_until
 
 from .conftest import swampd_beside, write_shell_model
 
@@ -78,18 +78,18 @@ def test_a_null_input_is_refused_as_swamp_refuses_it(world: World) -> None:
 
 
 def test_cli_inputs_mean_what_they_mean_to_swamp(world: World) -> None:
-    """`swamp run --input` through the daemon: dotted keys nest, `:json` is typed, `\\@` is literal,
+    """`swampd run --input` through the daemon: dotted keys nest, `:json` is typed, `\\@` is literal,
     and the human line prints swamp's duration (issue 10 #7)."""
     env = world.daemon.env
     result = subprocess.run(
-        [*swamp_command(), "--json", "run", "types", "execute", "--repo", str(world.repo),
+        [*swampd_command(), "--json", "run", "types", "execute", "--repo", str(world.repo),
          "--input", "o.k=v", "--input", "o.n:json={\"d\":2}", "--input", "s=\\@not-a-file", "--input", "i:json=7"],
         env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     lines = _stdout(json.loads(result.stdout)).split("\n")
     assert lines[0] == "@not-a-file" and lines[2] == "7"
     assert json.loads("\n".join(lines[-6:])) == {"k": "v", "n": {"d": 2}}
-    human = subprocess.run([*swamp_command(), "run", "types", "execute", "--repo", str(world.repo),
+    human = subprocess.run([*swampd_command(), "run", "types", "execute", "--repo", str(world.repo),
                             "--input", "i:json=8"],
                            env=env, capture_output=True, text=True, timeout=300)
     assert human.returncode == 0, human.stderr

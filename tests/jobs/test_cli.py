@@ -1,4 +1,4 @@
-"""`swamp run`, `swamp jobs`, `swamp calls`: the real console script against a real daemon."""
+"""`swampd run`, `swamp jobs`, `swamp calls`: the real console scripts against a real daemon."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from tests.conftest import wait_until
 from .helpers import executions, overlaps, recorded_pids
 
 SWAMP = str(Path(sys.executable).parent / "swamp")
+SWAMPD = str(Path(sys.executable).parent / "swampd")
 
 
 def swamp_all(commands: list[list[str]], env: dict[str, str]) -> list[tuple[int, str, str]]:
-    """Start every `swamp ...` at once (separate client processes); collect rc, stdout, stderr."""
-    procs = [subprocess.Popen([SWAMP, *a], env=env, stdout=subprocess.PIPE,
+    """Start every `swampd ...` at once (separate client processes); collect rc, stdout, stderr."""
+    procs = [subprocess.Popen([SWAMPD, *a], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for a in commands]
     out = []
     for p in procs:
@@ -29,7 +30,7 @@ def swamp_all(commands: list[list[str]], env: dict[str, str]) -> list[tuple[int,
 
 def gated(daemon: Any, commands: list[list[str]], gate: Path, waiters: int) -> list[tuple[int, str, str]]:
     """Run the commands at once; open the gate when `waiters` callers wait on flights."""
-    procs = [subprocess.Popen([SWAMP, *a], env=daemon.env, stdout=subprocess.PIPE,
+    procs = [subprocess.Popen([SWAMPD, *a], env=daemon.env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for a in commands]
     wait_until(lambda: daemon.call("calls.stats")["waiters"] >= waiters)
     gate.touch()
@@ -92,8 +93,9 @@ def test_failure_reaches_every_cli_waiter_and_the_next_runs_again(
     assert rc == 75 and len(executions(fake_env)) == 2
 
 
-def test_detach_ls_show_logs_wait(daemon: Any, run_cli: Any, repo: str, fake_env: dict[str, str]) -> None:
-    submitted = run_cli("--json", "run", "m1", "sync", "--arg", "sleep=0.5", "--repo", repo, "--detach")
+def test_detach_ls_show_logs_wait(daemon: Any, run_cli: Any, run_swampd: Any, repo: str,
+                                  fake_env: dict[str, str]) -> None:
+    submitted = run_swampd("--json", "run", "m1", "sync", "--arg", "sleep=0.5", "--repo", repo, "--detach")
     assert submitted.returncode == 0, submitted
     job_id = submitted.json()["id"]
     waited = run_cli("--json", "jobs", "wait", job_id)
@@ -119,9 +121,9 @@ def test_logs_follow_streams_until_the_end(daemon: Any, run_cli: Any, tmp_path: 
     assert followed.stdout.splitlines() == [f"line {i}" for i in range(5)]
 
 
-def test_cancel_kills_the_tree_and_says_so(daemon: Any, run_cli: Any, repo: str,
+def test_cancel_kills_the_tree_and_says_so(daemon: Any, run_cli: Any, run_swampd: Any, repo: str,
                                            fake_env: dict[str, str]) -> None:
-    submitted = run_cli("--json", "run", "m1", "slow", "--arg", "sleep=3600", "--arg", "grandchildren=3",
+    submitted = run_swampd("--json", "run", "m1", "slow", "--arg", "sleep=3600", "--arg", "grandchildren=3",
                         "--repo", repo, "--detach")
     job_id = submitted.json()["id"]
     wait_until(lambda: len(recorded_pids(fake_env)) == 4)
@@ -140,21 +142,21 @@ def test_cancel_kills_the_tree_and_says_so(daemon: Any, run_cli: Any, repo: str,
     assert again.json() == {"cancelled": []}
 
 
-def test_run_without_daemon_runs_swamp_directly(run_cli: Any, daemon_env: dict[str, str], repo: str,
+def test_run_without_daemon_runs_swamp_directly(run_swampd: Any, daemon_env: dict[str, str], repo: str,
                                                 fake_env: dict[str, str]) -> None:
-    result = run_cli("--json", "--no-daemon", "run", "m9", "sync", "--arg", "k=v", "--repo", repo)
+    result = run_swampd("--json", "--no-daemon", "run", "m9", "sync", "--arg", "k=v", "--repo", repo)
     assert result.returncode == 0, result
     assert result.json()["modelName"] == "m9"
     assert len(executions(fake_env)) == 1
-    failed = run_cli("--json", "--no-daemon", "run", "m9", "sync", "--arg", "fail=unknown_method",
+    failed = run_swampd("--json", "--no-daemon", "run", "m9", "sync", "--arg", "fail=unknown_method",
                      "--repo", repo)
     assert failed.returncode == 1
     assert json.loads(failed.stderr[failed.stderr.index("{"):])["code"] == "unknown_method"
 
 
-def test_run_refuses_our_own_console_script(run_cli: Any, daemon_env: dict[str, str], repo: str) -> None:
+def test_run_refuses_our_own_console_script(run_swampd: Any, daemon_env: dict[str, str], repo: str) -> None:
     env = {**daemon_env, "SWAMPD_SWAMP_EXECUTABLE": SWAMP}
-    result = run_cli("--json", "--no-daemon", "run", "m1", "sync", "--repo", repo, env=env)
+    result = run_swampd("--json", "--no-daemon", "run", "m1", "sync", "--repo", repo, env=env)
     assert result.returncode != 0
     assert json.loads(result.stderr.strip().splitlines()[-1])["code"] == "invalid_input"
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import swamp_command
+from tests.conftest import swamp_command, swampd_command
 
 HEAVY = ("textual", "boto3", "botocore", "psycopg", "jsonschema", "jsonrpcserver", "keyring", "anyio")
 
 
-def imported_modules(args: list[str], env: dict[str, str], cwd: str) -> set[str]:
-    cmd = swamp_command()
+def imported_modules(args: list[str], env: dict[str, str], cwd: str, program: list[str] | None = None) -> set[str]:
+    cmd = program or swamp_command()
     if cmd[0] != sys.executable:
         cmd = [sys.executable, *cmd]
     result = subprocess.run([sys.executable, "-X", "importtime", *cmd[1:], *args], env=env, cwd=cwd,
@@ -36,10 +36,10 @@ def test_swamp_rpc_imports_nothing_heavy(daemon, daemon_env, tmp_path):
     assert "json" not in modules and "socket" not in modules  # the C accelerators suffice
 
 
-def test_swamp_data_get_imports_nothing_heavy(daemon, daemon_env, tmp_path):
+def test_swampd_data_get_imports_nothing_heavy(daemon, daemon_env, tmp_path):
     repo = tmp_path / "repo"
     (repo / ".swamp").mkdir(parents=True)
     modules = imported_modules(["data", "get", "--repo", str(repo), "command/shell", "m", "result"],
-                               daemon_env, str(tmp_path))
+                               daemon_env, str(tmp_path), swampd_command())
     assert "cli.commands.data" in modules
     assert heavy(modules) == set()

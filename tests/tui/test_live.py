@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from textual.widgets import Input, Log, Static
 
-from tests.conftest import swamp_command
+from tests.conftest import swampd_command
 from tests.tui.conftest import SIZE, cell_texts, pane_empty_text, settle, wait_for
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.prompt import PromptScreen
@@ -34,7 +34,7 @@ def runs(daemon: Any, repo: Path) -> Iterator[Any]:
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(count: int, model: str = "web", sleep: str = "120") -> list[subprocess.Popen[bytes]]:
-        new = [subprocess.Popen([*swamp_command(), "run", model, "plan", "--arg", f"sleep={sleep}", "--repo",
+        new = [subprocess.Popen([*swampd_command(), "run", model, "plan", "--arg", f"sleep={sleep}", "--repo",
                                  str(repo)], env=daemon.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                for _ in range(count)]
         procs.extend(new)

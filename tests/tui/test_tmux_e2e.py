@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import swamp_command
+from tests.conftest import swamp_command, swampd_command
 
 pytestmark = [pytest.mark.slow, pytest.mark.tui,
               pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
@@ -75,7 +75,7 @@ def test_twenty_waiters_one_flight_cancelled_from_the_console(daemon: Any, tmux_
     term.wait(lambda s: "no calls in flight" in s, "the empty in-flight pane")
     repo = tmp_path / "repo"
     repo.mkdir()
-    agents = [subprocess.Popen([*swamp_command(), "run", "web-fleet", "plan", "--arg", "sleep=300", "--repo",
+    agents = [subprocess.Popen([*swampd_command(), "run", "web-fleet", "plan", "--arg", "sleep=300", "--repo",
                                 str(repo)], env=daemon.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
               for _ in range(20)]
     try:

@@ -78,7 +78,7 @@ def _files_containing(root: str, needles: dict[str, str]) -> list[tuple[str, str
 
 
 def test_secret_values_never_leak(
-    daemon, repo: Repo, secret_service: str, swampd_home: Path, run_cli
+    daemon, repo: Repo, secret_service: str, swampd_home: Path, run_swampd
 ) -> None:
     values = {
         tag: canary(tag)
@@ -210,7 +210,7 @@ def test_secret_values_never_leak(
         (["vault", "audit"], None),
         (["vault", "rm", "dev", "CLI_K", "--repo", r], None),
     ):
-        res = run_cli(*argv, input=stdin)
+        res = run_swampd(*argv, input=stdin)
         cli_out.append((" ".join(argv[:3]), res.stdout + res.stderr))
         cli_codes.append(res.returncode)
     assert cli_codes == [0, 1, 2, 0, 0, 0, 0, 1, 1, 0, 0], cli_out

@@ -1,0 +1,32 @@
+"""The `[front]` config table: what the `swamp` front end may answer through the daemon."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from swampd.config import settings_from_table
+
+
+def _off(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in ("0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class FrontSettings:
+    accelerate: bool = True
+    """Answer swamp's accelerated commands through the daemon; false hands every call to swamp."""
+    dedupe_runs: bool = True
+    """Identical concurrent `swamp model method run` calls execute once; false runs each one."""
+
+    @classmethod
+    def from_mapping(cls, table: Mapping[str, Any], env: Mapping[str, str] | None = None) -> FrontSettings:
+        env = os.environ if env is None else env
+        values = dict(table)
+        if _off(env.get("SWAMPD_FRONT")):
+            values["accelerate"] = False
+        if _off(env.get("SWAMPD_FRONT_DEDUPE")):
+            values["dedupe_runs"] = False
+        return settings_from_table(cls, values, "front")
