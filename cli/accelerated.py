@@ -7,19 +7,21 @@ in the environment turns every route off for that call.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 
-ROUTES: dict[tuple[str, ...], str] = {}
-"""Command path -> module in cli/ that answers it (`run(argv) -> int | None`, None = pass)."""
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # `collections.abc` and `typing` are not free on the hot path
+    from collections.abc import Callable
+
+READS = frozenset({("data", "get"), ("data", "list"), ("data", "versions")})
+"""Answered by one `front.answer` call (cli/front_answer.py)."""
 
 
 def runner_for(path: list[str]) -> Callable[[list[str]], int | None] | None:
+    """The function answering this command path, or None for the real swamp."""
     if os.environ.get("SWAMPD_FRONT", "").strip().lower() in ("0", "off", "false", "no"):
         return None
-    for length in (3, 2):
-        module = ROUTES.get(tuple(path[:length]))
-        if module is not None:
-            import importlib
+    if tuple(path[:2]) in READS:
+        from cli.front_answer import run
 
-            return importlib.import_module(module).run  # type: ignore[no-any-return]
+        return run
     return None

@@ -26,13 +26,12 @@ def main(argv: list[str] | None = None) -> int:
         from cli.native import run_native
 
         return run_native("swamp", argv)
-    from cli.front_help import help_kind
+    if not path or path[0] == "help" or "-h" in argv or "--help" in argv:
+        from cli.front_help import help_kind, run_help
 
-    kind = help_kind(argv, path)
-    if kind is not None:
-        from cli.front_help import run_help
-
-        return run_help(argv, kind)
+        kind = help_kind(argv, path)
+        if kind is not None:
+            return run_help(argv, kind)
     from cli.accelerated import runner_for
 
     runner = runner_for(path)

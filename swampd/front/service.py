@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+import importlib
+import logging
+from types import ModuleType
 from typing import Any
 
+import anyio
+
+from swampd.front.argv import command_path, parse
+from swampd.front.call import Call, Pass
+from swampd.front.context import FrontContext
 from swampd.front.counters import FrontCounters
+from swampd.front.definitions import DefinitionIndex
 from swampd.front.settings import FrontSettings
+from swampd.front.store import SwampStore
+
+log = logging.getLogger(__name__)
+
+COMMANDS = {
+    ("data", "get"): "swampd.front.data_get",
+    ("data", "list"): "swampd.front.data_list",
+    ("data", "versions"): "swampd.front.data_versions",
+}
+"""Command path -> the module that answers it (PATH, VALUE_OPTIONS, FLAG_OPTIONS, answer)."""
 
 
 class FrontService:
@@ -13,6 +32,7 @@ class FrontService:
         self.settings = settings
         self.counters = FrontCounters(runtime_dir)
         self._in_process = in_process
+        self.context = FrontContext(definitions=DefinitionIndex(), store=SwampStore())
 
     async def start(self) -> None:
         if not self._in_process:
@@ -21,3 +41,37 @@ class FrontService:
     def status(self) -> dict[str, Any]:
         return {"accelerate": self.settings.accelerate, "dedupe_runs": self.settings.dedupe_runs,
                 **self.counters.snapshot()}
+
+    @staticmethod
+    def module_for(argv: list[str]) -> ModuleType | None:
+        path = command_path(argv)
+        for length in (3, 2):
+            name = COMMANDS.get(tuple(path[:length]))
+            if name is not None:
+                return importlib.import_module(name)
+        return None
+
+    async def answer(self, argv: list[str], cwd: str, env: dict[str, str], ttys: list[bool]) -> dict[str, Any]:
+        """swamp's exact output for this command line, or `{"pass": reason}` for the real swamp."""
+        if not self.settings.accelerate:
+            return self._pass("off")
+        module = self.module_for(argv)
+        if module is None:
+            return self._pass("not_accelerated")
+        parsed = parse(argv, module.PATH, module.VALUE_OPTIONS, module.FLAG_OPTIONS)
+        if parsed is None:
+            return self._pass("argv")
+        try:
+            call = Call(parsed, cwd, env, ttys)
+            result = await anyio.to_thread.run_sync(module.answer, call, self.context)
+        except Pass as exc:
+            return self._pass(exc.reason)
+        except Exception:
+            log.exception("front: %s failed; passing to swamp", " ".join(module.PATH))
+            return self._pass("internal_error")
+        self.counters.answered(" ".join(module.PATH))
+        return result.to_wire()  # type: ignore[no-any-return]
+
+    def _pass(self, reason: str) -> dict[str, Any]:
+        self.counters.passed_back(reason)
+        return {"pass": reason}
