@@ -373,6 +373,14 @@ class VaultService:
         if not reveal:
             target = await self.resolve(vault, repo)
             meta = await self._run(target, self._describe_key, target, key)
+            read_annotation = getattr(target.backend, "get_annotation", None)
+            if meta.get("hasAnnotation") and read_annotation is not None and not self._locked:
+                # what `swamp vault inspect` shows: the annotation swamp (or swampd) wrote, labels included
+                annotation = await self._run(target, read_annotation, key)
+                if annotation is not None:
+                    meta["annotation"] = annotation
+                    if isinstance(annotation.get("labels"), dict):
+                        meta["labels"] = annotation["labels"]
             return {**self._reply_head(target, key), **meta, "revealed": False}
         self._require_unlocked()
         target = self._resolve_fresh(vault, repo)

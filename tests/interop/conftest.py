@@ -51,3 +51,4 @@ def swampd_beside(real: RealSwamp, **extra_env: str) -> Iterator[DaemonProcess]:
         proc.kill9()
         _kill_daemons_of(home)
         shutil.rmtree(home, ignore_errors=True)
+
