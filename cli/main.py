@@ -18,6 +18,30 @@ Kept in step with the `UNDER_SWAMP = True` modules of cli/commands (a test check
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except Exception as exc:
+        problem = settings_problem(exc)
+        if problem is None:
+            raise
+        sys.stderr.write(f"swamp: {problem}\n")
+        return 2
+
+
+def settings_problem(exc: BaseException) -> str | None:
+    """The one line to print for a refused setting (environment, config file) or another error a
+    command let through; None for anything else (a bug: its traceback is worth seeing)."""
+    from swampd.envvars import ConfigError
+    from swampd.errors import SwampdError
+
+    if isinstance(exc, ConfigError):
+        return str(exc)
+    if isinstance(exc, SwampdError):
+        return f"{exc.message} ({exc.kind})"
+    return None
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from swampd.front.argv import command_path
 

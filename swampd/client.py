@@ -14,6 +14,7 @@ import sys
 import time
 
 from swampd import protocol
+from swampd.envvars import ConfigError, parse_flag, read_config_file
 from swampd.paths import Paths, resolve_paths
 
 TYPE_CHECKING = False
@@ -367,21 +368,29 @@ def connect_socket(path: str, timeout: float | None = None) -> Any:
 
 
 def autostart_enabled(paths: Paths, env: Any = None) -> bool:
-    """`SWAMPD_AUTOSTART`, else `autostart` in the host config file, else on."""
-    env = os.environ if env is None else env
-    value = env.get("SWAMPD_AUTOSTART")
-    if value is not None:
-        return value.strip().lower() not in ("0", "false", "no", "off", "")
-    try:
-        import tomllib
+    """`SWAMPD_AUTOSTART`, else `autostart` in the host config file, else on.
 
-        with open(paths.config_file, "rb") as fh:
-            raw = tomllib.load(fh)
-    except (OSError, ValueError):
+    A value that is not yes/no, or a config file that cannot be read as TOML (a FIFO, a device,
+    bad syntax), raises ConfigError rather than guessing.
+    """
+    env = os.environ if env is None else env
+    flag = parse_flag("SWAMPD_AUTOSTART", env.get("SWAMPD_AUTOSTART"))
+    if flag is not None:
+        return flag
+    data = read_config_file(paths.config_file)
+    if data is None:
         return True
+    import tomllib
+
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        raise ConfigError(f"config file {paths.config_file} is not valid TOML") from None
     daemon = raw.get("daemon", {})
     setting = daemon.get("autostart", raw.get("autostart", True)) if isinstance(daemon, dict) else True
-    return bool(setting)
+    if not isinstance(setting, bool):
+        raise ConfigError(f"[daemon] autostart must be true or false, not {setting!r} (in {paths.config_file})")
+    return setting
 
 
 def daemon_command() -> list[str]:

@@ -1,19 +1,37 @@
 """The host config file (TOML) and the daemon's settings.
 
 Each subsystem reads its own table through `Config.section(name)` and parses it into
-its own settings class, so adding a subsystem never touches this module.
+its own settings class; `TABLES` names every table and the class that checks it, so that a
+misspelt table is refused and `Config.check_tables()` can refuse a bad value before the
+daemon starts.
 """
 
 from __future__ import annotations
 
+import importlib
+import math
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypeVar
 
+from swampd.envvars import ConfigError, parse_flag, parse_seconds, read_config_file
 from swampd.errors import InvalidInput
 from swampd.paths import Paths, resolve_paths
+
+TABLES: dict[str, str | None] = {
+    "daemon": None,  # DaemonSettings, below
+    "cache": "swampd.storage.hottier:CacheSettings",
+    "jobs": "swampd.jobs.settings:JobSettings",
+    "vault": "swampd.vault.settings:VaultSettings",
+    "extensions": "swampd.extensions.settings:ExtensionSettings",
+    "fleet": "swampd.fleet.settings:FleetSettings",
+    "dash": None,  # the console reads its own table (tui/settings.py)
+}
+"""Every table the host config may hold, with the settings class (`from_mapping`) that checks it.
+A subsystem with a table of its own adds it here."""
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 S = TypeVar("S")
 
@@ -38,6 +56,8 @@ def settings_from_table(cls: type[S], table: Mapping[str, Any], section: str) ->
             value = float(value)
         if type(value) is not expected:
             raise InvalidInput(f"[{section}] {name} must be {_TYPE_WORDS.get(expected, expected.__name__)}")
+        if expected is float and not math.isfinite(value):
+            raise InvalidInput(f"[{section}] {name} must be a finite number, not {value}")
         values[name] = value
     return cls(**values)
 
@@ -65,6 +85,28 @@ class DaemonSettings:
     log_max_bytes: int = 5 * 1024 * 1024
     log_backups: int = 3
 
+    def check(self) -> None:
+        """Refuse values out of range (types were checked by `settings_from_table`)."""
+        problems = []
+        if self.idle_timeout < 0 or self.drain_grace < 0:
+            problems.append("idle_timeout and drain_grace must be >= 0")
+        if self.max_line_bytes < 1024:
+            problems.append("max_line_bytes must be >= 1024")
+        if self.max_unfinished_bytes < self.max_line_bytes:
+            problems.append("max_unfinished_bytes must be >= max_line_bytes")
+        if self.frame_stall_timeout <= 0:
+            problems.append("frame_stall_timeout must be > 0")
+        if self.max_batch < 1:
+            problems.append("max_batch must be >= 1")
+        if self.max_connections < 0 or self.max_connections_per_peer < 1:
+            problems.append("max_connections must be >= 0 (0 = from the fd limit), max_connections_per_peer >= 1")
+        if self.log_level.lower() not in LOG_LEVELS:
+            problems.append(f"log_level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
+        if self.log_max_bytes < 1024 or self.log_backups < 0:
+            problems.append("log_max_bytes must be >= 1024 and log_backups >= 0")
+        if problems:
+            raise InvalidInput(f"[daemon] {'; '.join(problems)}")
+
 
 @dataclass(frozen=True)
 class Config:
@@ -77,6 +119,20 @@ class Config:
         value = self.sections.get(name, {})
         return value if isinstance(value, dict) else {}
 
+    def check_tables(self) -> None:
+        """Parse every table with its subsystem's settings class: a bad value is refused now, with
+        the file named, rather than when the subsystem is first used. Imports those modules."""
+        for name, table in self.sections.items():
+            target = TABLES.get(name)
+            if target is None:
+                continue
+            module, _, cls = target.partition(":")
+            settings = getattr(importlib.import_module(module), cls)
+            try:
+                settings.from_mapping(dict(table))
+            except InvalidInput as exc:
+                raise InvalidInput(f"{exc.message} (in {self.paths.config_file})") from None
+
     def summary(self) -> dict[str, Any]:
         """What `daemon.status` and `swamp config show` print: no secrets live in config."""
         return {
@@ -87,45 +143,58 @@ class Config:
         }
 
 
-def _env_bool(value: str) -> bool:
-    return value.strip().lower() not in ("0", "false", "no", "off", "")
-
-
 def load_config(paths: Paths | None = None, env: dict[str, str] | None = None) -> Config:
-    """Read the host config file and apply `SWAMPD_*` environment overrides."""
+    """Read the host config file and apply `SWAMPD_*` environment overrides.
+
+    Every refusal is an InvalidInput naming the file (or variable), the key and what is
+    allowed; unknown tables and keys are refused.
+    """
     env = dict(os.environ) if env is None else env
-    paths = paths or resolve_paths(env)
-    raw: dict[str, Any] = {}
     try:
-        with open(paths.config_file, "rb") as fh:
-            raw = tomllib.load(fh)
-    except FileNotFoundError:
-        pass
+        paths = paths or resolve_paths(env)
+        raw = _read_toml(paths.config_file)
+        daemon_table = _daemon_table(raw, paths.config_file)
+        daemon_env = {
+            "autostart": parse_flag("SWAMPD_AUTOSTART", env.get("SWAMPD_AUTOSTART")),
+            "idle_timeout": parse_seconds("SWAMPD_IDLE_TIMEOUT", env.get("SWAMPD_IDLE_TIMEOUT")),
+            "drain_grace": parse_seconds("SWAMPD_DRAIN_GRACE", env.get("SWAMPD_DRAIN_GRACE")),
+        }
+    except ConfigError as exc:
+        raise InvalidInput(str(exc)) from None
+    try:
+        daemon = settings_from_table(DaemonSettings, daemon_table, "daemon")
+        daemon.check()
+    except InvalidInput as exc:
+        raise InvalidInput(f"{exc.message} (in {paths.config_file})") from None
+    overrides = {k: v for k, v in daemon_env.items() if v is not None}
+    if overrides:
+        daemon = DaemonSettings(**{**asdict(daemon), **overrides})
+    sections = {k: v for k, v in raw.items() if k not in ("daemon", "autostart")}
+    return Config(paths=paths, daemon=daemon, sections=sections)
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    data = read_config_file(path)
+    if data is None:
+        return {}
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"config file {paths.config_file} is not valid TOML: {exc}") from None
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _daemon_table(raw: dict[str, Any], path: str) -> dict[str, Any]:
+    """The `[daemon]` table (with the legacy top-level `autostart`); unknown tables refused."""
+    unknown = sorted(k for k in raw if k not in TABLES and k != "autostart")
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown table(s) or key(s) {', '.join(unknown)}; "
+                          f"known tables: {', '.join(TABLES)}")
+    for name in TABLES:
+        if name in raw and not isinstance(raw[name], dict):
+            raise ConfigError(f"config file {path}: {name} must be a table ([{name}])")
     daemon_table = dict(raw.get("daemon", {}))
     if "autostart" in raw and "autostart" not in daemon_table:
         daemon_table["autostart"] = raw["autostart"]
-    try:
-        if "SWAMPD_AUTOSTART" in env:
-            daemon_table["autostart"] = _env_bool(env["SWAMPD_AUTOSTART"])
-        if "SWAMPD_IDLE_TIMEOUT" in env:
-            daemon_table["idle_timeout"] = float(env["SWAMPD_IDLE_TIMEOUT"])
-        if "SWAMPD_DRAIN_GRACE" in env:
-            daemon_table["drain_grace"] = float(env["SWAMPD_DRAIN_GRACE"])
-    except ValueError:
-        raise InvalidInput("SWAMPD_IDLE_TIMEOUT and SWAMPD_DRAIN_GRACE must be numbers of seconds") from None
-    try:
-        daemon = settings_from_table(DaemonSettings, daemon_table, "daemon")
-    except InvalidInput as exc:
-        raise InvalidInput(f"{exc.message} (in {paths.config_file})") from None
-    if daemon.idle_timeout < 0 or daemon.drain_grace < 0 or daemon.max_line_bytes < 1024:
-        raise InvalidInput(f"[daemon] idle_timeout and drain_grace must be >= 0, max_line_bytes >= 1024 "
-                           f"(in {paths.config_file})")
-    if daemon.max_unfinished_bytes < daemon.max_line_bytes or daemon.frame_stall_timeout <= 0 \
-            or daemon.max_batch < 1 or daemon.max_connections < 0 or daemon.max_connections_per_peer < 1:
-        raise InvalidInput(f"[daemon] max_unfinished_bytes must be >= max_line_bytes, frame_stall_timeout > 0, "
-                           f"max_batch >= 1, max_connections >= 0, max_connections_per_peer >= 1 "
-                           f"(in {paths.config_file})")
-    sections = {k: v for k, v in raw.items() if k not in ("daemon", "autostart")}
-    return Config(paths=paths, daemon=daemon, sections=sections)
+    return daemon_table

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import os
 
+from swampd.envvars import ConfigError, absolute_dir
+
 SOCKET_NAME = "swampd.sock"
+MAX_SOCKET_PATH = 107
+"""Bytes of a Unix socket path (sun_path is 108 bytes with its terminating NUL)."""
 
 
 class Paths:
@@ -60,10 +64,20 @@ class Paths:
 
 
 def resolve_paths(env: os._Environ[str] | dict[str, str] | None = None) -> Paths:
-    """Resolve the paths from the environment (XDG base dirs, with `SWAMPD_*` overrides)."""
+    """Resolve the paths from the environment (XDG base dirs, with `SWAMPD_*` overrides).
+
+    `SWAMPD_HOME`, `SWAMPD_RUNTIME_DIR` and `SWAMPD_CONFIG` must be absolute (ConfigError
+    otherwise); a relative `XDG_*` dir is ignored, as the XDG Base Directory spec says. A socket
+    path too long for a Unix socket is refused here, naming the variable to change.
+    """
     env = os.environ if env is None else env
     home = env.get("HOME") or os.path.expanduser("~")
-    root = env.get("SWAMPD_HOME")
+
+    def xdg(name: str, default: str) -> str:
+        value = env.get(name)
+        return value if value and os.path.isabs(value) else default
+
+    root = absolute_dir("SWAMPD_HOME", env.get("SWAMPD_HOME"))
     if root:
         runtime = os.path.join(root, "run")
         state = os.path.join(root, "state")
@@ -71,20 +85,25 @@ def resolve_paths(env: os._Environ[str] | dict[str, str] | None = None) -> Paths
         data = os.path.join(root, "data")
         config = os.path.join(root, "config.toml")
     else:
-        xdg_runtime = env.get("XDG_RUNTIME_DIR")
-        runtime = (
-            os.path.join(xdg_runtime, "swampd")
-            if xdg_runtime
-            else os.path.join(home, ".swamp", "run")
-        )
-        state = os.path.join(env.get("XDG_STATE_HOME") or os.path.join(home, ".local", "state"), "swampd")
-        cache = os.path.join(env.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"), "swampd")
-        data = os.path.join(env.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share"), "swampd")
-        config = os.path.join(env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "swampd", "config.toml")
-    return Paths(
-        runtime_dir=env.get("SWAMPD_RUNTIME_DIR") or runtime,
+        xdg_runtime = xdg("XDG_RUNTIME_DIR", "")
+        runtime = os.path.join(xdg_runtime, "swampd") if xdg_runtime else os.path.join(home, ".swamp", "run")
+        state = os.path.join(xdg("XDG_STATE_HOME", os.path.join(home, ".local", "state")), "swampd")
+        cache = os.path.join(xdg("XDG_CACHE_HOME", os.path.join(home, ".cache")), "swampd")
+        data = os.path.join(xdg("XDG_DATA_HOME", os.path.join(home, ".local", "share")), "swampd")
+        config = os.path.join(xdg("XDG_CONFIG_HOME", os.path.join(home, ".config")), "swampd", "config.toml")
+    config_file = env.get("SWAMPD_CONFIG")
+    if config_file and not os.path.isabs(config_file):
+        raise ConfigError(f"SWAMPD_CONFIG={config_file!r} is a relative path: use an absolute path")
+    paths = Paths(
+        runtime_dir=absolute_dir("SWAMPD_RUNTIME_DIR", env.get("SWAMPD_RUNTIME_DIR")) or runtime,
         state_dir=state,
         cache_dir=cache,
         data_dir=data,
-        config_file=env.get("SWAMPD_CONFIG") or config,
+        config_file=config_file or config,
     )
+    size = len(os.fsencode(paths.socket))
+    if size > MAX_SOCKET_PATH:
+        source = next((n for n in ("SWAMPD_RUNTIME_DIR", "SWAMPD_HOME", "XDG_RUNTIME_DIR") if env.get(n)), "HOME")
+        raise ConfigError(f"the socket path {paths.socket} is {size} bytes, longer than the {MAX_SOCKET_PATH} a Unix "
+                          f"socket allows; set {source} (or SWAMPD_RUNTIME_DIR) to a shorter directory")
+    return paths

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from swampd.envvars import ConfigError, read_config_file
+
 MIN_REFRESH = 1.0
 """The snapshot poll never runs faster than once a second (events carry the rest)."""
 
@@ -35,10 +37,10 @@ class DashSettings:
 def read_table(config_file: str | os.PathLike[str] | None, table: str) -> dict[str, Any]:
     if config_file is None:
         return {}
-    try:
-        with open(config_file, "rb") as fh:
-            raw = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError):
+    try:  # never blocks: a FIFO or a device as the config file is refused, not read
+        data = read_config_file(os.fspath(config_file))
+        raw = tomllib.loads(data.decode("utf-8")) if data else {}
+    except (ConfigError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return {}
     value = raw.get(table, {})
     return value if isinstance(value, dict) else {}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from swampd.config import settings_from_table
+from swampd.envvars import ConfigError, parse_int
 from swampd.errors import InvalidInput
 
 
@@ -30,11 +31,12 @@ class JobSettings:
         values = dict(table)
         if env.get("SWAMPD_SWAMP_EXECUTABLE"):
             values["swamp_executable"] = env["SWAMPD_SWAMP_EXECUTABLE"]
-        if env.get("SWAMPD_JOBS_MAX_CONCURRENT"):
-            try:
-                values["max_concurrent"] = int(env["SWAMPD_JOBS_MAX_CONCURRENT"])
-            except ValueError:
-                raise InvalidInput("SWAMPD_JOBS_MAX_CONCURRENT must be an integer") from None
+        try:
+            max_concurrent = parse_int("SWAMPD_JOBS_MAX_CONCURRENT", env.get("SWAMPD_JOBS_MAX_CONCURRENT"), minimum=1)
+        except ConfigError as exc:
+            raise InvalidInput(str(exc)) from None
+        if max_concurrent is not None:
+            values["max_concurrent"] = max_concurrent
         settings = settings_from_table(cls, values, "jobs")
         if settings.max_concurrent < 1 or settings.kill_grace < 0 or settings.retention < 1:
             raise InvalidInput("[jobs] max_concurrent and retention must be >= 1, kill_grace >= 0")

@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_stdio()
     from swampd.config import load_config
+    from swampd.envvars import ConfigError
     from swampd.errors import SwampdError
     from swampd.server.lifecycle import StartupError, setup_logging
 
@@ -36,11 +37,12 @@ def main(argv: list[str] | None = None) -> int:
         env["SWAMPD_IDLE_TIMEOUT"] = str(args.idle_timeout)
     try:
         config = load_config(env=env)
+        config.check_tables()  # a bad value in any table: refuse to start, naming it
         log_repeats = setup_logging(config, foreground=args.foreground)
         from swampd.server.daemon import run_daemon
 
         return run_daemon(config, ready_fd=args.ready_fd, log_repeats=log_repeats)
-    except (StartupError, SwampdError) as exc:
+    except (StartupError, SwampdError, ConfigError) as exc:
         print(f"swampd: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

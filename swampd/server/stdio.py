@@ -10,7 +10,8 @@ import os
 import sys
 import threading
 
-from swampd.client import DaemonUnavailable, connect
+from swampd.client import DaemonUnavailable, RpcError, connect
+from swampd.envvars import ConfigError
 
 
 def _pump(read_fd: int, write: object) -> None:
@@ -27,7 +28,7 @@ def _pump(read_fd: int, write: object) -> None:
 def run_stdio() -> int:
     try:
         client = connect()
-    except (DaemonUnavailable, OSError) as exc:
+    except (DaemonUnavailable, OSError, RpcError, ConfigError) as exc:
         sys.stderr.write(f"swampd --stdio: {exc}\n")
         return 1
     sock = client._sock  # the relay works on raw bytes: no framing changes
