@@ -18,7 +18,9 @@ READS = frozenset({("data", "get"), ("data", "list"), ("data", "versions")})
 
 def runner_for(path: list[str]) -> Callable[[list[str]], int | None] | None:
     """The function answering this command path, or None for the real swamp."""
-    if os.environ.get("SWAMPD_FRONT", "").strip().lower() in ("0", "off", "false", "no"):
+    from swampd.envvars import parse_flag
+
+    if parse_flag("SWAMPD_FRONT", os.environ.get("SWAMPD_FRONT")) is False:  # a word that is not yes/no: refused
         return None
     if tuple(path[:2]) in READS:
         from cli.front_answer import run

@@ -12,6 +12,19 @@ from cli.native import NATIVE_FLAGS
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except Exception as exc:
+        from cli.main import settings_problem
+
+        problem = settings_problem(exc)
+        if problem is None:
+            raise
+        sys.stderr.write(f"swampd: {problem}\n")
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     words = [a for a in argv if a not in NATIVE_FLAGS]
     if words and not words[0].startswith("-"):

@@ -27,6 +27,7 @@ TABLES: dict[str, str | None] = {
     "vault": "swampd.vault.settings:VaultSettings",
     "extensions": "swampd.extensions.settings:ExtensionSettings",
     "fleet": "swampd.fleet.settings:FleetSettings",
+    "front": "swampd.front.settings:FrontSettings",
     "dash": None,  # the console reads its own table (tui/settings.py)
 }
 """Every table the host config may hold, with the settings class (`from_mapping`) that checks it.

@@ -134,3 +134,25 @@ def test_the_daemon_refuses_to_start_with_a_bad_table_value(swampd_home):
     assert result.returncode == 2
     assert "[cache]" in result.stderr and str(swampd_home / "config.toml") in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_every_table_a_subsystem_reads_is_known(tmp_path):
+    """A subsystem that reads `config.section(NAME)` must list NAME in config.TABLES (else refused)."""
+    import re
+    from pathlib import Path
+
+    from swampd.config import TABLES
+
+    root = Path(__file__).resolve().parent.parent
+    read = set()
+    for source in [*root.glob("swampd/**/*.py"), *root.glob("cli/**/*.py"), *root.glob("tui/**/*.py")]:
+        read |= set(re.findall(r'section\("([a-z_]+)"\)', source.read_text()))
+    assert read and read <= set(TABLES), read - set(TABLES)
+    for name in TABLES:  # and every known table is accepted
+        config_in(tmp_path, f"[{name}]\n").check_tables()
+
+
+def test_front_switches_take_only_yes_no_words(swampd_home):
+    env = {**base_env(swampd_home), "SWAMPD_FRONT": "maybe"}
+    result = run_swamp(env, "data", "get", "x")
+    assert result.returncode == 2 and "SWAMPD_FRONT='maybe' is not a yes/no value" in result.stderr

@@ -8,10 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from swampd.config import settings_from_table
+from swampd.envvars import ConfigError, parse_flag
+from swampd.errors import InvalidInput
 
 
-def _off(value: str | None) -> bool:
-    return value is not None and value.strip().lower() in ("0", "false", "no", "off")
+def _off(name: str, env: Mapping[str, str]) -> bool:
+    try:
+        return parse_flag(name, env.get(name)) is False
+    except ConfigError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -25,8 +30,8 @@ class FrontSettings:
     def from_mapping(cls, table: Mapping[str, Any], env: Mapping[str, str] | None = None) -> FrontSettings:
         env = os.environ if env is None else env
         values = dict(table)
-        if _off(env.get("SWAMPD_FRONT")):
+        if _off("SWAMPD_FRONT", env):
             values["accelerate"] = False
-        if _off(env.get("SWAMPD_FRONT_DEDUPE")):
+        if _off("SWAMPD_FRONT_DEDUPE", env):
             values["dedupe_runs"] = False
         return settings_from_table(cls, values, "front")
