@@ -472,12 +472,31 @@ class ExtensionStore:
         _write_atomic(self.links_file, json.dumps(data, indent=2, sort_keys=True).encode(), 0o600)
 
     def linked_projects(self) -> dict[str, list[str]]:
-        """`{name@version: [project, ...]}` from the link registry."""
+        """`{name@version: [project, ...]}`: what the link registry recorded and the project's
+        `.swamp-sources.yaml` still lists. swamp edits that file too (`swamp extension source rm`
+        removes an entry, and the file with its last one), so a recorded link the file no longer
+        has is not a link; a file swampd cannot read keeps its recorded links (the safe side)."""
         out: dict[str, list[str]] = {}
         for project, rec in self._read_links()["projects"].items():
+            listed = self._listed_entries(project)
             for key in rec.get("entries", []):
-                out.setdefault(key, []).append(project)
+                if listed is None or key in listed:
+                    out.setdefault(key, []).append(project)
         return {k: sorted(v) for k, v in out.items()}
+
+    def _listed_entries(self, project: str) -> set[str] | None:
+        """The store entries (`name@version`) a project's sources file lists; None when unreadable."""
+        try:
+            text = self._read_text(os.path.join(project, sources.SOURCES_FILE))
+            entries = sources.read_entries(None if text is None else self._decode(text))
+        except (OSError, InvalidInput):
+            return None
+        listed = set()
+        for entry in entries:
+            hit = self.entry_for_path(entry["path"])
+            if hit is not None:
+                listed.add(f"{hit[0]}@{hit[1]}")
+        return listed
 
     @_translate_os_errors
     def list(self) -> list[dict[str, Any]]:
@@ -659,7 +678,23 @@ class ExtensionStore:
                         self._to_trash(entry.dir)
                         removed.append(entry.key)
                 self._prune(os.path.dirname(entry.dir))
+            self._forget_links(set(removed))
         return {"removed": removed, "unlinked_projects": sorted(unlinked)}
+
+    def _forget_links(self, keys: set[str]) -> None:
+        """Drop removed entries from the registry's records (links swamp already took out of a file)."""
+        registry = self._read_links()
+        changed = False
+        for project, rec in list(registry["projects"].items()):
+            kept = [k for k in rec.get("entries", []) if k not in keys]
+            if kept != rec.get("entries", []):
+                changed = True
+                if kept:
+                    rec["entries"] = kept
+                else:
+                    del registry["projects"][project]
+        if changed:
+            self._write_links(registry)
 
     def _prune(self, path: str) -> None:
         while path.startswith(self.store_dir + "/"):

@@ -105,6 +105,28 @@ def test_unlink_after_user_edit_keeps_the_edit(tmp_path: Path, store: ExtensionS
     assert [s["path"] for s in swamp_sources(path)] == ["~/team/extensions", "../shared/*", "./added-later"]
 
 
+def test_a_link_the_file_no_longer_lists_is_not_a_link(tmp_path: Path, store: ExtensionStore, installed: str) -> None:
+    """swamp edits the file too: `swamp extension source rm PATH` drops the entry (and the file with its
+    last one; checked with the real swamp in tests/interop/test_extensions_interop.py)."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    store.link(str(project))
+    assert store.list()[0]["linked_projects"] == [str(project)]
+    (project / ".swamp-sources.yaml").unlink()  # what swamp does when it removes the only source
+    assert store.list()[0]["linked_projects"] == []
+    assert store.remove(NAME)["removed"] == [f"{NAME}@{VERSION}"]
+    assert store._read_links()["projects"] == {}  # the stale record is dropped with the entry
+
+
+def test_a_sources_file_swampd_cannot_read_keeps_its_links(tmp_path: Path, store: ExtensionStore,
+                                                           installed: str) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    store.link(str(project))
+    (project / ".swamp-sources.yaml").write_text("sources: {broken: true}\n")
+    assert store.list()[0]["linked_projects"] == [str(project)]  # the safe side: remove still needs force
+
+
 def test_unlink_one_of_two_extensions(tmp_path: Path, store: ExtensionStore, installed: str) -> None:
     other = store.install(str(make_extension(
         tmp_path / "other", name="@acme/more", models={"x.ts": 'export const model = { type: "@acme/x" };\n'}
