@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from anyio.to_thread import run_sync
-
 from swampd.api import CallContext, NonEmptyStr, rpc
+from swampd.workers import run_sync
 
 
 @rpc("repos.register", mutating=True)

@@ -31,6 +31,7 @@ from swampd.server.admission import Admission
 from swampd.server.framebudget import FrameBudget
 from swampd.server.frames import batch_over, dumps, loads, request_key
 from swampd.server.rpc import RpcDispatcher, error_reply
+from swampd.workers import CallerShares, bind_caller
 
 log = logging.getLogger("swampd.connection")
 
@@ -83,12 +84,15 @@ class ConnectionHub:
         self.max_batch = max_batch
         self.frames = frame_budget or FrameBudget(max(4 * max_line, 64 * 1024 * 1024), stall_timeout=30.0)
         self.admission = admission or Admission(max_per_peer=128, max_total=1 << 20, fd_limit=1 << 20)
+        self.threads = CallerShares()
+        """Each calling process's share of the worker threads (swampd/workers.py)."""
         self.connections: set[ClientConnection] = set()
         self.on_change: Callable[[], None] = lambda: None
 
     def opened(self, conn: ClientConnection) -> None:
         self.connections.add(conn)
         self.admission.opened(conn.peer.pid)
+        conn.threads = self.threads.acquire(conn.peer.pid)
         state = self.services.state
         state.connections += 1
         state.connections_total += 1
@@ -99,6 +103,7 @@ class ConnectionHub:
         if conn in self.connections:
             self.connections.discard(conn)
             self.admission.closed(conn.peer.pid)
+            self.threads.release(conn.peer.pid)
             self.services.state.connections -= 1
             self.services.publish("daemon", {"type": "connection.closed", "connection": conn.id,
                                              "pid": conn.peer.pid})
@@ -110,6 +115,8 @@ class ClientConnection(asyncio.Protocol, Connection):
         self.id = next(_ids)
         self.peer = Peer(pid=None, uid=None, gid=None)
         self._hub = hub
+        self.threads: Any = None
+        """This caller's share of the worker threads (an anyio CapacityLimiter)."""
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
         self._last_data = time.monotonic()
@@ -399,6 +406,7 @@ class ClientConnection(asyncio.Protocol, Connection):
             task.cancel()
 
     async def _run(self, obj: Any) -> Any:
+        bind_caller(self.threads)  # this task's blocking work stays within the caller's share
         if isinstance(obj, list):
             return await self._run_batch(obj)
         return await self._hub.dispatcher.dispatch_one(obj, self.context)

@@ -7,8 +7,6 @@ import threading
 import time
 from typing import Any
 
-import anyio
-import anyio.to_thread
 import orjson
 
 from swampd.errors import InvalidParams
@@ -17,6 +15,7 @@ from swampd.storage.data import DataService
 from swampd.storage.layout import DataRef, load_metadata
 from swampd.storage.repos import RepoHandle, resolve_model_id, store_id
 from swampd.storage.stats import TOPIC
+from swampd.workers import run_sync
 
 BACKEND_BY_PREFIX = {"fi": "filesystem", "s3": "s3", "po": "postgres"}
 MAX_PAGE = 1000
@@ -215,7 +214,7 @@ class CacheControl:
     async def health(self) -> dict[str, Any]:
         out: list[dict[str, Any]] = []
         handles = []
-        for entry in await anyio.to_thread.run_sync(self.data.repos.list):  # opens datastores
+        for entry in await run_sync(self.data.repos.list):  # opens datastores
             if "error" in entry:
                 out.append({"store_id": None, "backend": None, "repos": [entry["name"]], "state": "misconfigured",
                             "healthy": False, "message": entry["error"], "latency_ms": None,
@@ -229,7 +228,7 @@ class CacheControl:
         for sid, handle in by_id.items():
             started = time.perf_counter()
             try:
-                await anyio.to_thread.run_sync(handle.store.ping)
+                await run_sync(handle.store.ping)
                 state, message = "up", "ok"
             except StoreDown as exc:
                 state, message = "down", str(exc)

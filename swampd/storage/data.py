@@ -19,7 +19,6 @@ from functools import partial
 from typing import Any, Protocol, TypeVar
 
 import anyio
-import anyio.to_thread
 import orjson
 
 from swampd.errors import BackendUnavailable, Conflict, InvalidParams, NotFound, ShuttingDown, TooLarge
@@ -40,6 +39,7 @@ from swampd.storage.layout import (
 from swampd.storage.locks import StoreLock
 from swampd.storage.repos import RepoHandle, RepoRegistry, known_model_id, resolve_model_id, store_id
 from swampd.storage.stats import CacheStats, Publish
+from swampd.workers import run_sync
 
 T = TypeVar("T")
 MAX_RENAME_HOPS = 5
@@ -191,7 +191,7 @@ class DataService:
         """Run a blocking store call in a worker thread; time it; map failures to our errors."""
         started = time.perf_counter()
         try:
-            result = await anyio.to_thread.run_sync(partial(fn, *args))
+            result = await run_sync(partial(fn, *args))
         except StoreDown as exc:
             self.stats.backend_call(handle.store.kind, time.perf_counter() - started, ok=False)
             self._set_health(handle.store, "down", str(exc))
@@ -211,7 +211,7 @@ class DataService:
             for key, value, meta in entries:
                 self.hot.set(key, value, meta)
 
-        await anyio.to_thread.run_sync(store_all)
+        await run_sync(store_all)
 
     def _set_health(self, store: ObjectStore, state: str, message: str | None) -> None:
         sid = store_id(store)
@@ -225,7 +225,7 @@ class DataService:
         """The data's path; a model name is looked up in the repo's models/ in a worker thread."""
         model_id = known_model_id(handle, model_type, model) if isinstance(model, str) else None
         if model_id is None:
-            model_id = await anyio.to_thread.run_sync(resolve_model_id, handle, model_type, model)
+            model_id = await run_sync(resolve_model_id, handle, model_type, model)
         return DataRef.of(model_type, model_id, name)
 
     # -- reads -------------------------------------------------------------------------------
@@ -313,7 +313,7 @@ class DataService:
                 return cached, True, False
             metadata = load_metadata(got.data) if isinstance(got, Blob) else None
             if cached is not None and (metadata is None or _identity(metadata) != _identity(cached)):
-                await anyio.to_thread.run_sync(self._forget_version, handle, ref, version)
+                await run_sync(self._forget_version, handle, ref, version)
                 cached = None
             if metadata is None or not isinstance(got, Blob):
                 self._checked.pop(mkey, None)
@@ -393,7 +393,7 @@ class DataService:
         """The repo's handle; opening a datastore the first time runs in a worker thread."""
         handle = self.repos.cached(repo)
         if handle is None:
-            handle = await anyio.to_thread.run_sync(self.repos.get, repo)
+            handle = await run_sync(self.repos.get, repo)
         return handle
 
     async def get(self, repo: str, model_type: str, model: str, name: str, version: int | None = None,
@@ -646,4 +646,4 @@ class DataService:
         self.hot.close()
 
     async def aclose(self) -> None:
-        await anyio.to_thread.run_sync(self.close)
+        await run_sync(self.close)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import threading
 import time
 from dataclasses import dataclass, field
@@ -222,15 +223,61 @@ def resolve_model_id(repo: RepoHandle, model_type: str, model: str) -> str:
     return resolved
 
 
-def _read_model_id(repo: RepoHandle, model_type: str, model: str) -> str:
+MAX_MODEL_FILE = 1024 * 1024
+"""Bytes of a model definition file that the name lookup reads at most."""
+
+
+def check_model_name(model: str) -> str:
+    """A model name or id as a path segment: no separators, no `.`/`..`, no NUL."""
+    if (not model or "/" in model or "\\" in model or "\0" in model or model in (".", "..")
+            or model.startswith("..")):
+        raise InvalidParams(f"model {model!r} is not a valid model name or id", param="model")
+    return model
+
+
+def _model_files(repo: RepoHandle, model_type: str, model: str) -> list[str]:
+    """Where `models/{type}/{model}.yaml` may be, only ever inside the repo's models/ dir."""
+    models = os.path.realpath(os.path.join(repo.path, "models"))
     normalized = normalize_type(model_type)
-    for candidate in (os.path.join(repo.path, "models", *normalized.split("/"), f"{model}.yaml"),
-                      os.path.join(repo.path, "models", model_type, f"{model}.yaml")):
+    candidates = [os.path.join(models, *normalized.split("/"), f"{model}.yaml")]
+    raw = model_type.strip("/")
+    if raw != normalized and not os.path.isabs(model_type) and ".." not in raw.split("/") and "\0" not in raw:
+        candidates.append(os.path.join(models, raw, f"{model}.yaml"))
+    inside = []
+    for candidate in candidates:
+        real = os.path.realpath(candidate)  # a symlink out of the repo is not followed out of it
+        if real.startswith(models + os.sep):
+            inside.append(real)
+    return inside
+
+
+def _read_regular_file(path: str, limit: int) -> bytes | None:
+    """The file's bytes when it is a regular file (never blocks on a FIFO or a device)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        return os.read(fd, limit + 1)[:limit]
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _read_model_id(repo: RepoHandle, model_type: str, model: str) -> str:
+    check_model_name(model)
+    for candidate in _model_files(repo, model_type, model):
+        raw = _read_regular_file(candidate, MAX_MODEL_FILE)
+        if raw is None:
+            continue
         try:
-            with open(candidate, encoding="utf-8") as fh:
-                definition = yaml.safe_load(fh) or {}
-        except (OSError, yaml.YAMLError):
+            definition = yaml.safe_load(raw) or {}
+        except (yaml.YAMLError, UnicodeDecodeError):
             continue
         if isinstance(definition, dict) and isinstance(definition.get("id"), str):
-            return definition["id"]
+            return check_model_name(definition["id"])
     return model  # not a known name: treat it as an id (swamp ids are UUIDs, tests may use others)
