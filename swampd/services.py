@@ -98,6 +98,7 @@ class Services:
     def jobs(self) -> JobManager:
         """Job runner (started at boot to reap jobs a killed daemon left running)."""
         from swampd.fleet.runner import FleetJobRunner
+        from swampd.fleet.serve import ServeDispatcher
         from swampd.jobs.manager import JobManager
         from swampd.jobs.settings import JobSettings
         from swampd.jobs.store import JobStore
@@ -109,7 +110,7 @@ class Services:
             coalescer=self.fanout,
             log_dir=os.path.join(state_dir, "jobs"),
             publish=self.publish,
-            remote=FleetJobRunner(self.fleet),  # jobs with a target run on a fleet host
+            remote=FleetJobRunner(self.fleet, ServeDispatcher(self.fleet, reveal=self._reveal_secret)),
         )
         self._closers.append(manager)
         return manager
@@ -126,6 +127,11 @@ class Services:
         )
         self._closers.append(service)
         return service
+
+    async def _reveal_secret(self, vault: str, key: str, repo: str | None, caller: str) -> str:
+        """A secret's value for another subsystem (a serve endpoint's token): an audited reveal."""
+        reply = await self.vault.get(vault, key, repo=repo, reveal=True, caller=caller)
+        return str(reply["value"])
 
     @cached_property
     def vault(self) -> VaultService:

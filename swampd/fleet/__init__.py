@@ -7,4 +7,5 @@
     push.py          pushing an extension (chunked, checksum-verified) or a secret to a host
     inbox.py         the receiving side: uploads into the extension store, pushed secrets
     runner.py        jobs with a target: submitted, followed, awaited and cancelled on a host
+    serve.py         jobs with a swamp serve target: serve's WebSocket protocol, token from the vault
 """

@@ -279,11 +279,14 @@ class JobManager:
             await anyio.to_thread.run_sync(_append_lines, log_path, lines)
 
         async def started(ref: dict[str, Any]) -> None:
+            first = job.state is not JobState.RUNNING  # a serve run's id may come in two steps
             job.remote = ref
-            job.state = JobState.RUNNING
-            job.started_at = time.time()
+            if first:
+                job.state = JobState.RUNNING
+                job.started_at = time.time()
             await self._save(job)
-            self._emit(job)
+            if first:
+                self._emit(job)
 
         run = RemoteRun(job_id=job.id, kind=job.kind.value, spec=spec, target=job.target,
                         dedupe=job.dedupe_key is not None, log=log, started=started)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,8 @@ def daemon_env(daemon_env: dict[str, str], swampd_home: Path, sshd: SshServer, r
     )
     text = fleet_config(sshd, remote_home, aliases={"fleet-dead": dead, "fleet-silent": silent_port},
                         extra_hosts=extra)
+    # the host vault: a service name of this test's own in the throwaway keyring
+    text = f'[vault]\nkeyring_service = "swampd-fleet-{uuid.uuid4().hex[:8]}"\n\n' + text
     (swampd_home / "config.toml").write_text(text)
     return daemon_env
 

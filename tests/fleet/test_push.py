@@ -155,14 +155,6 @@ def remote_repo(remote_home, sshd) -> Path:
     return root
 
 
-@pytest.fixture
-def daemon_env(daemon_env: dict[str, str], swampd_home: Path) -> dict[str, str]:
-    """The local daemon's host vault: a service name of its own in the throwaway keyring."""
-    config = swampd_home / "config.toml"
-    config.write_text(config.read_text() + f'\n[vault]\nkeyring_service = "swampd-fleet-{uuid.uuid4().hex[:8]}"\n')
-    return daemon_env
-
-
 @pytest.mark.keyring
 def test_a_secret_push_is_audited_on_both_sides_and_leaks_nowhere(daemon, remote_repo: Path, remote_home,
                                                                    sshd) -> None:
