@@ -86,7 +86,7 @@ CALL_TIMEOUT = 300.0
 long as their work runs, as long as the daemon keeps answering probes)."""
 LONG_METHODS = frozenset({
     "jobs.submit", "jobs.wait", "jobs.logs", "jobs.cancel", "vault.rotate", "extensions.install",
-    "cache.prefetch", "rpc.sleep", "daemon.stop",
+    "cache.prefetch", "rpc.sleep", "daemon.stop", "fleet.push", "fleet.call",
 })
 PROBE_PREFIX = "swampd-probe-"
 _DEFAULT: Any = object()

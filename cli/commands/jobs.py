@@ -58,7 +58,10 @@ def _human_list(result: dict[str, Any]) -> str:
     lines = [f"{'ID':<13} {'KIND':<8} {'STATE':<10} {'EXIT':>4} {'AGE':>8}  WHAT"]
     for j in jobs:
         what = (f"{j['model']}.{j['method']}" if j["kind"] == "swamp"
+                else f"workflow {j['spec'].get('workflow')}" if j["kind"] == "workflow"
                 else " ".join(j["spec"].get("argv", []))[:60])
+        if j["spec"].get("target"):
+            what += f" @ {j['spec']['target']}"
         code = "" if j["exit_code"] is None else str(j["exit_code"])
         lines.append(f"{j['id']:<13} {j['kind']:<8} {j['state']:<10} {code:>4} "
                      f"{time.time() - j['created_at']:>7.0f}s  {what}")
@@ -74,6 +77,12 @@ def _human_record(j: dict[str, Any]) -> str:
     keys = ("id", "kind", "state", "model", "method", "pid", "pgid", "exit_code", "duration",
             "waiters", "log_path")
     lines = [f"{k:<10} {j.get(k)}" for k in keys if j.get(k) is not None]
+    if j["spec"].get("target"):
+        remote = j.get("remote") or {}
+        where = remote.get("host") or j["spec"]["target"]
+        ident = remote.get("id") or remote.get("run_id")
+        lines.append(f"{'target':<10} {j['spec']['target']}" + (f" -> {where} ({remote.get('via')} {ident})"
+                                                                   if remote else ""))
     if j.get("error"):
         lines.append(f"{'error':<10} {j['error'].get('code')}: {j['error'].get('message')}")
     return "\n".join(lines)

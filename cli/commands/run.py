@@ -28,6 +28,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="always run, even when an identical run is in flight")
     parser.add_argument("--detach", action="store_true",
                         help="submit the job and print its id; it runs on without you")
+    parser.add_argument("--target", metavar="HOST",
+                        help="run it on a fleet host, label or swamp serve endpoint (swamp fleet ls); "
+                        "--repo is then a path on that host")
 
 
 _SCOPED_IDENTIFIER = re.compile(r"^@[a-zA-Z][a-zA-Z0-9_-]*/[a-zA-Z0-9][a-zA-Z0-9_/-]*$")
@@ -104,6 +107,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from swampd.client import DaemonUnavailable
 
     inputs = parse_inputs(args.inputs)
+    if args.target is not None:
+        return _run_on_target(args, inputs, ctx)
     repo = os.path.abspath(args.repo or os.getcwd())
     if not ctx.no_daemon:
         try:
@@ -123,6 +128,17 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         return ctx.fail("--detach needs the daemon", kind="daemon_unavailable",
                         code=exit_codes.DAEMON_UNAVAILABLE)
     return run_directly(args.model, args.method, inputs, repo, ctx)
+
+
+def _run_on_target(args: argparse.Namespace, inputs: dict[str, Any], ctx: CliContext) -> int:
+    """Through the daemon only: it holds the fleet's sessions (the repo is the target host's)."""
+    params: dict[str, Any] = {"kind": "swamp", "model": args.model, "method": args.method, "inputs": inputs,
+                              "target": args.target, "wait": not args.detach, "dedupe": not args.no_dedupe}
+    if args.repo is not None:
+        params["repo"] = args.repo
+    if not ctx.no_daemon:
+        ctx.client().settimeout(None)
+    return report(ctx.call("jobs.submit", params), ctx, detached=args.detach)
 
 
 def report(record: dict[str, Any], ctx: CliContext, *, detached: bool) -> int:

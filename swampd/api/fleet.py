@@ -37,13 +37,14 @@ async def add(
     token_secret: NonEmptyStr | None = None,
     token_repo: NonEmptyStr | None = None,
     token_file: NonEmptyStr | None = None,
+    connect_timeout: float | None = None,
     replace: bool = False,
 ) -> dict[str, Any]:
     """Add a host (ssh destination running swampd) or a swamp serve endpoint (url) to the host config."""
     return await ctx.services.fleet.add(
         name, destination=destination, url=url, labels=_strings(labels, "labels"), command=command,
         ssh_options=_strings(ssh_options, "ssh_options"), token_secret=token_secret, token_repo=token_repo,
-        token_file=token_file, replace=replace,
+        token_file=token_file, connect_timeout=connect_timeout, replace=replace,
     )
 
 

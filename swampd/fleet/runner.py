@@ -69,11 +69,12 @@ class FleetJobRunner:
     async def _run_ssh(self, host: str, run: RemoteRun) -> RemoteOutcome:
         params: dict[str, Any] = {k: v for k, v in run.spec.items() if v is not None}
         params.update(kind=run.kind, wait=False, dedupe=run.dedupe)
-        record = await self.fleet.call(host, "jobs.submit", params)
+        with anyio.CancelScope(shield=True):  # bounded by call_timeout; a cancel then names its id
+            record = await self.fleet.call(host, "jobs.submit", params)
         remote_id = record["id"]
-        await run.started({"via": "ssh", "host": host, "id": remote_id})
         written = [0]  # log lines of the remote job already in ours (kept across reattaches)
         try:
+            await run.started({"via": "ssh", "host": host, "id": remote_id})
             for attempt in range(REATTACH_TRIES + 1):
                 try:
                     final = await self._attach(host, remote_id, run, written)

@@ -129,6 +129,8 @@ class ServeDispatcher:
         budget = self.fleet.settings.cancel_timeout
         with anyio.move_on_after(budget):
             try:
+                if state.ws is not None and state.open and state.run_id is None:
+                    await state.read_until_run_id(min(5.0, budget / 2))  # a detached run is cancelled by id
                 if state.ws is not None and state.open:
                     await state.send({"type": "cancel", "id": state.run_id or state.request_id})
                     if await state.drain_cancel():
@@ -299,6 +301,16 @@ class _RunState:
                                      error={"message": text, "code": code, "host": self.entry.name})
             elif kind in ("run.elsewhere", "run.interrupted"):
                 raise _Dropped(f"serve answered {kind}")
+
+    async def read_until_run_id(self, seconds: float) -> None:
+        """Read on (briefly) until serve has named the run: a request sent just before a cancel."""
+        with anyio.move_on_after(seconds):
+            while self.run_id is None and self.outcome is None:
+                message = await self._next()
+                if message.get("type") == "event":
+                    await self._event(message.get("event") or {})
+                elif message.get("type") in ("done", "error"):
+                    return
 
     async def drain_cancel(self) -> bool:
         """After a cancel: read until serve says the run ended; True when it was cancelled."""

@@ -197,7 +197,7 @@ class FleetService:
                   labels: list[str] | None = None, command: str | None = None,
                   ssh_options: list[str] | None = None, token_secret: str | None = None,
                   token_repo: str | None = None, token_file: str | None = None,
-                  replace: bool = False) -> dict[str, Any]:
+                  connect_timeout: float | None = None, replace: bool = False) -> dict[str, Any]:
         """Add (or with `replace`, change) a host (`destination`) or a serve endpoint (`url`)."""
         check_name(name)
         if (destination is None) == (url is None):
@@ -213,11 +213,13 @@ class FleetService:
                 table["command"] = command
             if ssh_options:
                 table["ssh_options"] = ssh_options
+            if connect_timeout is not None:
+                table["connect_timeout"] = connect_timeout
             entry = host_entry(name, table)
             kind = HOSTS
         else:
-            if command or ssh_options:
-                raise InvalidInput("command and ssh_options belong to hosts (destination)")
+            if command or ssh_options or connect_timeout is not None:
+                raise InvalidInput("command, ssh_options and connect_timeout belong to hosts (destination)")
             table = {"url": url}
             if labels:
                 table["labels"] = labels

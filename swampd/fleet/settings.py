@@ -65,6 +65,7 @@ class FleetSettings:
             raise InvalidInput("[fleet] push_chunk_bytes must be between 4096 and 4194304")
         if not settings.remote_command.strip():
             raise InvalidInput("[fleet] remote_command must not be empty")
+        entries_from_table(table)  # the host and serve entries too: a bad one stops the daemon at start
         return settings
 
     @property

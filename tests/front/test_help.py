@@ -23,7 +23,7 @@ def test_text_help_is_swamps_plus_one_section(front_env: dict[str, str], tmp_pat
     assert front.stdout.startswith(real.stdout) and front.stderr == real.stderr
     section = front.stdout[len(real.stdout):].decode()
     assert "swampd additions" in section and "\x1b[94mdash\x1b[39m" in section
-    assert all(name in section for name in ("rpc", "dash", "daemon", "cache", "calls", "jobs"))
+    assert all(name in section for name in ("rpc", "dash", "daemon", "cache", "calls", "jobs", "fleet"))
 
 
 def test_schema_help_stays_json_with_a_swampd_key(front_env: dict[str, str], tmp_path: Path) -> None:
@@ -32,7 +32,8 @@ def test_schema_help_stays_json_with_a_swampd_key(front_env: dict[str, str], tmp
     assert front.returncode == 0
     schema = json.loads(front.stdout)
     assert {k: v for k, v in schema.items() if k != "swampd"} == real
-    assert [c["name"] for c in schema["swampd"]["commands"]] == ["rpc", "cache", "calls", "daemon", "dash", "jobs"]
+    assert [c["name"] for c in schema["swampd"]["commands"]] == ["rpc", "cache", "calls", "daemon", "dash", "fleet",
+                                                                 "jobs"]
     # the names swampd keeps under `swamp` are not swamp's
     swamp_names = {c["name"] for c in real["root"]["subcommands"]}
     assert swamp_names | {"summarize", "help"} == SWAMP_TOP_LEVEL
