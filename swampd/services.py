@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from swampd import __version__
 from swampd.config import Config
-from swampd.server.events import EventBus
+from swampd.server.events import EventBus, EventSettings
 
 if TYPE_CHECKING:
     from swampd.extensions.service import ExtensionService
@@ -60,14 +60,17 @@ class DaemonControl(Protocol):
 class Services:
     def __init__(self, config: Config, *, bus: EventBus | None = None, in_process: bool = False) -> None:
         self.config = config
-        self.bus = bus or EventBus()
+        self.bus = bus or EventBus(EventSettings.from_mapping(config.section("events")).history)
         self.state = DaemonState(in_process=in_process)
         self._closers: list[Any] = []
         self.control: DaemonControl | None = None
         """The running daemon; None when handlers run in-process (`--no-daemon`)."""
 
-    def publish(self, topic: str, data: dict[str, Any]) -> None:
-        self.bus.publish(topic, data)
+    def publish(self, topic: str, data: dict[str, Any], detail: dict[str, Any] | None = None) -> None:
+        if detail is None:
+            self.bus.publish(topic, data)
+        else:
+            self.bus.publish(topic, data, detail)
 
     # Subsystems are added below as cached properties, e.g.:
     #

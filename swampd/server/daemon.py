@@ -57,6 +57,7 @@ class Daemon:
         self._stop: anyio.Event | None = None
         self._stop_requested = False
         self._stop_reason = ""
+        self._stop_announced = False
         self._last_activity = time.monotonic()
         self._lock = DaemonLock(config.paths.lockfile)
 
@@ -125,6 +126,7 @@ class Daemon:
                 tg.start_soon(self._watch_stalled_frames)
                 tg.start_soon(self._flush_log_repeats)
                 await self._stop.wait()
+                self._announce_stop()  # followers (`swamp events`) learn why before the drain
                 server.close()  # stop accepting; open connections carry on
                 await self._drain()
                 tg.cancel_scope.cancel()
@@ -132,9 +134,9 @@ class Daemon:
             with anyio.CancelScope(shield=True):
                 if server is not None:
                     server.close()
+                self._announce_stop()
                 for conn in list(self.hub.connections):
-                    conn.close()
-                self.services.publish("daemon", {"type": "daemon.stopping", "reason": self._stop_reason})
+                    conn.close()  # flushes what is queued (the announcement too), then closes
                 await self.services.aclose()
                 for path in (paths.socket, paths.pidfile):
                     try:
@@ -143,6 +145,11 @@ class Daemon:
                         pass
                 self._lock.release()
                 log.info("stopped (%s)", self._stop_reason or "exit")
+
+    def _announce_stop(self) -> None:
+        if not self._stop_announced:
+            self._stop_announced = True
+            self.services.publish("daemon", {"type": "daemon.stopping", "reason": self._stop_reason or "exit"})
 
     async def _listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.AbstractServer:
         path = self.config.paths.socket
