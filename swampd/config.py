@@ -28,6 +28,8 @@ TABLES: dict[str, str | None] = {
     "extensions": "swampd.extensions.settings:ExtensionSettings",
     "fleet": "swampd.fleet.settings:FleetSettings",
     "front": "swampd.front.settings:FrontSettings",
+    "events": "swampd.server.events:EventSettings",
+    "context": "swampd.context.settings:ContextSettings",
     "dash": None,  # the console reads its own table (tui/settings.py)
 }
 """Every table the host config may hold, with the settings class (`from_mapping`) that checks it.

@@ -16,6 +16,7 @@ from swampd.config import Config
 from swampd.server.events import EventBus, EventSettings
 
 if TYPE_CHECKING:
+    from swampd.context.service import ContextService
     from swampd.extensions.service import ExtensionService
     from swampd.fanout import Coalescer
     from swampd.fleet.service import FleetService
@@ -187,6 +188,21 @@ class Services:
 
         return FrontService(FrontSettings.from_mapping(self.config.section("front")),
                             runtime_dir=self.config.paths.runtime_dir, in_process=self.state.in_process)
+
+    @cached_property
+    def context(self) -> ContextService:
+        """Shared agent context: scoped JSON values with TTLs and compare-and-set (swampd/context)."""
+        from swampd.context.service import ContextService
+        from swampd.context.settings import ContextSettings
+
+        service = ContextService(
+            ContextSettings.from_mapping(self.config.section("context")),
+            os.path.join(self.config.paths.cache_dir, "context"),
+            self.publish,
+            persist=lambda *args, **kwargs: self.data.put(*args, **kwargs),  # the datastore only when asked
+        )
+        self._closers.append(service)
+        return service
 
     def busy_reasons(self) -> list[str]:
         """Why the daemon must not exit on idle now (empty when it may)."""

@@ -1,0 +1,1 @@
+"""Shared agent context: short-lived JSON values in named scopes, with TTLs and compare-and-set."""
