@@ -3,7 +3,8 @@
 Shared by `swamp events` and `swamp ctx watch`. The stream ends with exit 0 on Ctrl-C, on
 SIGTERM, when the reader of a pipe goes away, and when the daemon shuts down (after a final
 line saying so); a daemon that vanishes without shutting down (killed) ends it with a final
-line and the daemon-unavailable exit code.
+line and the daemon-unavailable exit code, and so does one that stops answering the client's
+liveness probes (sent after 5 s of silence, see docs/server.md).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from cli import exit_codes
 from cli.context import CliContext
-from swampd.client import ConnectionClosed, RpcError, dumps
+from swampd.client import CallTimeout, ConnectionClosed, RpcError, dumps
 
 STOPPING = {"topics": ["daemon"], "where": {"type": "daemon.stopping"}}
 """A second subscription every follower makes: it learns of a shutdown whatever topics it follows."""
@@ -85,12 +86,15 @@ def _follow(ctx: CliContext, method: str, params: dict[str, Any],
 
     while True:
         try:
-            message = client.read_message()
+            message = client.next_message(None)  # no deadline; a silent daemon gets liveness probes
         except (ConnectionClosed, ConnectionResetError):
             if stopping is not None:
                 write_line(notice("events.end", reason="the daemon shut down", detail=stopping))
                 return exit_codes.OK
             write_line(notice("events.end", reason="the connection to the daemon was lost"))
+            return exit_codes.DAEMON_UNAVAILABLE
+        except CallTimeout:
+            write_line(notice("events.end", reason="the daemon stopped answering (no reply to a liveness probe)"))
             return exit_codes.DAEMON_UNAVAILABLE
         if isinstance(message, list):  # the batch reply
             for reply in message:

@@ -45,6 +45,8 @@ T = TypeVar("T")
 Publish = Callable[[str, dict[str, Any]], None]
 
 TOPIC = "calls"
+PHASES = {"call.started": "started", "call.joined": "joined", "call.left": "detached", "call.ended": "finished"}
+"""Each calls event's phase in a flight's life (the event types predate the phase names)."""
 log = logging.getLogger(__name__)
 
 
@@ -350,7 +352,10 @@ class Coalescer:
             if self._flights.get(flight.key) is flight:
                 del self._flights[flight.key]
             flight.done.set()
-            self._emit("call.ended", flight, outcome=self._outcome(flight))
+            ended: dict[str, Any] = {"outcome": self._outcome(flight), "duration": round(flight.age, 3)}
+            if flight.error is not None:
+                ended["error"] = flight.error.kind
+            self._emit("call.ended", flight, **ended)
 
     @staticmethod
     def _outcome(flight: Flight) -> str:
@@ -412,6 +417,7 @@ class Coalescer:
     def _emit(self, kind: str, flight: Flight, *, peer: Peer | None = None, **extra: Any) -> None:
         data: dict[str, Any] = {
             "type": kind,
+            "phase": PHASES[kind],
             "key": flight.key,
             "method": flight.method,
             "model": flight.model,
@@ -420,7 +426,7 @@ class Coalescer:
             **extra,
         }
         if peer is not None:
-            data["peer"] = {"pid": peer.pid}
+            data["peer"] = {"pid": peer.pid, "cmdline": peer.cmdline}  # /proc read once per connection
         try:
             self._publish(TOPIC, data)
         except Exception:
