@@ -29,6 +29,7 @@ import orjson
 from swampd.context.settings import ContextSettings
 from swampd.context.store import ContextStore, Item, store_key
 from swampd.errors import Conflict, InvalidParams, NotFound, TooLarge, Unsupported
+from swampd.storage.layout import check_data_name
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,12 @@ class ContextService:
             raise InvalidParams("persist needs a repo (a registered repo name or path)", param="repo")
         if repo and not persist:
             raise InvalidParams("repo is only used with persist", param="repo")
+        if persist:
+            try:
+                check_data_name(key)
+            except InvalidParams:
+                raise InvalidParams(f"with persist the key is a swamp data name, and {key!r} is not one "
+                                    "(no /, \\ or .., not 'latest')", param="key") from None
         blob = self._encode(value)
         await self.start()
         persisted = None
