@@ -30,6 +30,7 @@ from swampd.context.settings import ContextSettings
 from swampd.context.store import ContextStore, Item, store_key
 from swampd.errors import Conflict, InvalidParams, NotFound, TooLarge, Unsupported
 from swampd.storage.layout import check_data_name
+from swampd.workers import run_sync
 
 log = logging.getLogger(__name__)
 
@@ -198,12 +199,12 @@ class ContextService:
     async def _put(self, scope: str, key: str, blob: bytes, ttl: float,
                    if_version: int | None) -> tuple[Item, Item | None]:
         try:
-            return await anyio.to_thread.run_sync(self._put_now, scope, key, blob, ttl, if_version)
+            return await run_sync(self._put_now, scope, key, blob, ttl, if_version)
         except TooLarge as exc:
             if exc.data.get("reason") != "store_full":
                 raise
         await self._expire_everything()  # full of expired entries the sweeper does not know: clear and retry
-        return await anyio.to_thread.run_sync(self._put_now, scope, key, blob, ttl, if_version)
+        return await run_sync(self._put_now, scope, key, blob, ttl, if_version)
 
     def _put_now(self, scope: str, key: str, blob: bytes, ttl: float,
                  if_version: int | None) -> tuple[Item, Item | None]:
@@ -227,7 +228,7 @@ class ContextService:
             "lifetime": lifetime}
 
     async def _expire_everything(self) -> None:
-        expired = await anyio.to_thread.run_sync(self.store.expire_all, time.time())
+        expired = await run_sync(self.store.expire_all, time.time())
         self.expired_total += len(expired)
         for item in expired:
             self._emit("context.expired", item)
@@ -249,7 +250,7 @@ class ContextService:
             check_scope(scope)
         await self.start()
         now = time.time()
-        items = [i for i in await anyio.to_thread.run_sync(self.store.items, scope) if i.live(now)]
+        items = [i for i in await run_sync(self.store.items, scope) if i.live(now)]
         if scope is not None:
             return {"scope": scope, "keys": [i.describe(now) for i in items]}
         scopes: dict[str, dict[str, Any]] = {}
@@ -263,7 +264,7 @@ class ContextService:
             entry["updated_at"] = max(entry["updated_at"], i.updated_at)
         for entry in scopes.values():
             entry["ttl_left"] = round(max(0.0, entry["last_expiry"] - now), 3)
-        used = await anyio.to_thread.run_sync(self.store.used_bytes)
+        used = await run_sync(self.store.used_bytes)
         return {"scopes": list(scopes.values()), "bytes": used, "max_bytes": self.settings.max_store_bytes}
 
     async def drop(self, scope: str, key: str | None = None, *, pid: int | None = None) -> dict[str, Any]:
@@ -271,7 +272,7 @@ class ContextService:
         if key is not None:
             check_key(key)
         await self.start()
-        removed = await anyio.to_thread.run_sync(self.store.drop, scope, key, time.time())
+        removed = await run_sync(self.store.drop, scope, key, time.time())
         if key is not None:
             for item in removed:
                 self._emit("context.dropped", item, pid=pid)
