@@ -13,12 +13,14 @@ from typing import Any
 import orjson
 import yaml
 
-from swampd.errors import InvalidParams, NotFound
+from swampd.errors import InvalidInput, InvalidParams, NotFound
 from swampd.storage.base import ObjectStore
 from swampd.storage.layout import looks_like_uuid, normalize_type
 from swampd.storage.resolve import DatastoreSpec, open_store, resolve_datastore
 
 MODEL_ID_TTL = 5.0
+MARKER = ".swamp.yaml"
+"""What makes a directory a swamp repo (written by `swamp repo init`)."""
 
 
 @dataclass
@@ -42,6 +44,13 @@ class RepoHandle:
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "path": self.path, "datastore": self.spec.describe(),
                 "backend": self.store.kind, "store_id": self.store_id}
+
+
+def require_swamp_repo(path: str) -> None:
+    """Refuse a directory that is not an initialised swamp repo (`.swamp.yaml`, a regular file)."""
+    if not os.path.isfile(os.path.join(path, MARKER)):
+        raise InvalidInput(f"{path} is not a swamp repo (it has no {MARKER}); run `swamp repo init` there first, "
+                           "or name the repo it belongs to", path=path)
 
 
 def store_id(store: ObjectStore) -> str:
@@ -87,9 +96,8 @@ class RepoRegistry:
         return store
 
     def _handle(self, name: str, entry: dict[str, Any]) -> RepoHandle:
+        # Nothing is created here: opening a repo (for a read, or a typo) never makes a datastore.
         spec = resolve_datastore(entry["path"], entry.get("swamp_datastore"))
-        if spec.type == "filesystem" and spec.path:
-            os.makedirs(spec.path, exist_ok=True)
         return RepoHandle(name, entry["path"], spec, self._open(spec), entry.get("swamp_datastore"))
 
     def register(self, path: str, name: str | None = None, swamp_datastore: str | None = None) -> RepoHandle:
@@ -98,6 +106,7 @@ class RepoRegistry:
         path = os.path.realpath(path)
         if not os.path.isdir(path):
             raise NotFound(f"repo directory {path} does not exist")
+        require_swamp_repo(path)
         with self._lock:
             existing = next((n for n, e in self._entries.items() if e["path"] == path), None)
             if name is None:
