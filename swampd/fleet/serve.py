@@ -21,8 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -150,6 +148,9 @@ class ServeDispatcher:
         timeout = self.fleet.settings.cancel_timeout
 
         def post() -> str:
+            import urllib.error
+            import urllib.request
+
             request = urllib.request.Request(url, method="POST", data=b"")
             if token:
                 request.add_header("Authorization", f"Bearer {token}")

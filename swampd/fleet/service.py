@@ -17,8 +17,6 @@ import json
 import logging
 import os
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -338,6 +336,9 @@ class FleetService:
         return {"name": name, "kind": entry.kind, **self._states[name].describe()}
 
     async def _ping_serve(self, entry: ServeEntry) -> dict[str, Any]:
+        import urllib.error
+        import urllib.request  # not at import: the daemon's start-up does not pay for http.client
+
         url = entry.url.replace("ws://", "http://", 1).replace("wss://", "https://", 1).rstrip("/") + "/health"
         timeout = self.settings.connect_timeout
         started = time.monotonic()
