@@ -26,4 +26,8 @@ def runner_for(path: list[str]) -> Callable[[list[str]], int | None] | None:
         from cli.front_answer import run
 
         return run
+    if tuple(path[:3]) == ("model", "method", "run"):
+        from cli.front_run import run as run_method
+
+        return run_method
     return None

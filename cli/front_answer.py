@@ -10,24 +10,31 @@ from __future__ import annotations
 import os
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from swampd.client import Client
+
 CALL_DEADLINE = 60.0
 """Seconds an answer may take before the real swamp is asked instead."""
 
 
-def _client(paths: object) -> object | None:
+def connect_front(timeout: float | None = CALL_DEADLINE) -> Client | None:
+    """A client of the daemon (started when autostart allows), or None: then swamp answers."""
     from swampd.client import Client, DaemonUnavailable, autostart_enabled, start_daemon
+    from swampd.paths import resolve_paths
 
+    paths = resolve_paths()
     try:
-        return Client(paths.socket, timeout=CALL_DEADLINE)  # type: ignore[attr-defined]
+        return Client(paths.socket, timeout=timeout)
     except DaemonUnavailable:
         return None  # a daemon is there but stalled: swamp answers
     except OSError:
         pass
-    if not autostart_enabled(paths):  # type: ignore[arg-type]
+    if not autostart_enabled(paths):
         return None
     try:
-        start_daemon(paths)  # type: ignore[arg-type]
-        return Client(paths.socket, timeout=CALL_DEADLINE)  # type: ignore[attr-defined]
+        start_daemon(paths)
+        return Client(paths.socket, timeout=timeout)
     except (DaemonUnavailable, OSError):
         return None
 
@@ -36,19 +43,18 @@ def answer(argv: list[str], *, env: dict[str, str] | None = None) -> dict | None
     """The daemon's answer for this command line, or None when swamp must answer."""
     from swampd.client import RpcError
     from swampd.front.wire import ANSWER_METHOD, ttys, wanted_env
-    from swampd.paths import resolve_paths
 
-    client = _client(resolve_paths())
+    client = connect_front()
     if client is None:
         return None
     params = {"argv": argv, "cwd": os.getcwd(), "env": wanted_env(os.environ) if env is None else env,
               "ttys": ttys()}
     try:
-        result = client.call(ANSWER_METHOD, params)  # type: ignore[attr-defined]
+        result = client.call(ANSWER_METHOD, params)
     except (RpcError, OSError, ValueError):
         return None
     finally:
-        client.close()  # type: ignore[attr-defined]
+        client.close()
     if not isinstance(result, dict) or "pass" in result:
         return None
     return result

@@ -44,11 +44,12 @@ def command_path(argv: list[str]) -> list[str]:
 class Parsed:
     """An accelerated command's line: its global options, own options and positionals."""
 
-    __slots__ = ("globals", "options", "positionals")
+    __slots__ = ("collected", "globals", "options", "positionals")
 
     def __init__(self) -> None:
         self.globals: dict[str, str | bool] = {}
         self.options: dict[str, str | bool] = {}
+        self.collected: dict[str, list[str]] = {}
         self.positionals: list[str] = []
 
     @property
@@ -57,12 +58,14 @@ class Parsed:
 
 
 def parse(argv: list[str], path: tuple[str, ...], value_options: frozenset[str] = frozenset(),
-          flag_options: frozenset[str] = frozenset()) -> Parsed | None:
+          flag_options: frozenset[str] = frozenset(), collect_options: frozenset[str] = frozenset()
+          ) -> Parsed | None:
     """Parse `argv` as the command `path` with the given options; None when not certain.
 
     Options may come before, between or after positionals (Cliffy's rule); `--name=value` and
-    `--name value` both work; `--` ends the options. An option given twice, an unknown option,
-    `-h`/`--help`, or a missing value yields None.
+    `--name value` both work; `--` ends the options. `collect_options` may repeat (their value
+    is a list). An option given twice, an unknown option, `-h`/`--help`, or a missing value
+    yields None.
     """
     parsed = Parsed()
     expect = list(path)
@@ -93,9 +96,9 @@ def parse(argv: list[str], path: tuple[str, ...], value_options: frozenset[str] 
                 return None
             parsed.globals[key] = True
             i += 1
-        elif name in GLOBAL_VALUE_OPTIONS or (name in value_options and not expect):
+        elif name in GLOBAL_VALUE_OPTIONS or (name in value_options | collect_options and not expect):
             target = parsed.globals if name in GLOBAL_VALUE_OPTIONS else parsed.options
-            if name in target:
+            if name in target and name not in collect_options:
                 return None
             if eq:
                 value = inline
@@ -105,7 +108,11 @@ def parse(argv: list[str], path: tuple[str, ...], value_options: frozenset[str] 
                 i += 2
             else:
                 return None
-            target[name] = value
+            if name in collect_options:
+                parsed.collected.setdefault(name, []).append(value)
+                target[name] = True
+            else:
+                target[name] = value
         elif name in flag_options and not eq and not expect:
             if name in parsed.options:
                 return None

@@ -14,7 +14,7 @@ from swampd.front.call import Call, Pass
 from swampd.front.context import FrontContext
 from swampd.front.counters import FrontCounters
 from swampd.front.definitions import DefinitionIndex
-from swampd.front.settings import FrontSettings
+from swampd.front.settings import FrontSettings, caller_opted_out
 from swampd.front.store import SwampStore
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,22 @@ class FrontService:
         self.counters.answered(" ".join(module.PATH))
         return result.to_wire()  # type: ignore[no-any-return]
 
-    def _pass(self, reason: str) -> dict[str, Any]:
+    def plan_run(self, argv: list[str], cwd: str, env: dict[str, str], ttys: list[bool],
+                 config_file: str) -> dict[str, Any]:
+        """The job spec of a coalesced `model method run`, or {"pass": reason}."""
+        from swampd.front import method_run
+
+        if not (self.settings.accelerate and self.settings.dedupe_runs) or caller_opted_out(
+                "SWAMPD_FRONT_DEDUPE", env):
+            return self._pass("off")
+        try:
+            return {"spec": method_run.plan(argv, cwd, env, ttys, config_file)}
+        except Pass as exc:
+            return self._pass(exc.reason)
+
+    def passed_back(self, reason: str) -> dict[str, Any]:
+        """Count one command handed back to the real swamp, and say so."""
         self.counters.passed_back(reason)
         return {"pass": reason}
+
+    _pass = passed_back

@@ -19,6 +19,15 @@ def _off(name: str, env: Mapping[str, str]) -> bool:
         raise InvalidInput(str(exc)) from None
 
 
+def caller_opted_out(name: str, env: Mapping[str, str]) -> bool:
+    """A caller's SWAMPD_FRONT / SWAMPD_FRONT_DEDUPE says no; a value that is not a yes/no word
+    counts as no too (the real swamp answering is always safe)."""
+    try:
+        return parse_flag(name, env.get(name)) is False
+    except ConfigError:
+        return True
+
+
 @dataclass(frozen=True)
 class FrontSettings:
     accelerate: bool = True

@@ -130,6 +130,34 @@ def command_spec(argv: Any = None, cwd: Any = None, env: Any = None, *, local: b
     return {"argv": argv, "cwd": cwd, "env": _check_env(env) if env else {}}
 
 
+def swamp_cli_spec(argv: Any = None, cwd: Any = None, env: Any = None, executable: Any = None,
+                   repo: Any = None, model: Any = None, method: Any = None, identity: Any = None) -> dict[str, Any]:
+    """A swamp command line from the front: run as given (argv after `swamp`), in cwd, with env.
+
+    `identity` is what identical runs share (the front's dedupe rule, docs/front.md); `repo`,
+    `model` and `method` name the run for the per-model lock, the job list and the console.
+    """
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+        raise InvalidParams("argv must be a non-empty list of strings")
+    for name, value in (("cwd", cwd), ("executable", executable), ("repo", repo)):
+        if not isinstance(value, str) or not os.path.isabs(value):
+            raise InvalidParams(f"{name} must be an absolute path")
+    if not os.path.isdir(cwd):
+        raise NotFound(f"cwd {cwd} does not exist")
+    for name, value in (("model", model), ("method", method), ("identity", identity)):
+        if not isinstance(value, str) or not value:
+            raise InvalidParams(f"{name} must be a non-empty string")
+    return {"argv": list(argv), "cwd": cwd, "env": _check_env(env or {}), "executable": executable,
+            "repo": repo, "model": model, "method": method, "identity": identity}
+
+
+def dedupe_material(kind: JobKind, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """What two identical runs have in common (a front run's env is in its identity, filtered)."""
+    if kind is JobKind.SWAMP_CLI:
+        return {"kind": kind.value, "identity": spec["identity"]}
+    return {"kind": kind.value, "spec": dict(spec)}
+
+
 def _check_env(env: Any) -> dict[str, str]:
     if not isinstance(env, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in env.items()
@@ -141,6 +169,9 @@ def _check_env(env: Any) -> dict[str, str]:
 def launch(kind: JobKind, spec: Mapping[str, Any], *, swamp_executable: str,
            base_env: Mapping[str, str], job_id: str) -> Launch:
     env = {**base_env, **spec.get("env", {}), "SWAMPD_JOB_ID": job_id}
+    if kind is JobKind.SWAMP_CLI:  # the caller's environment, exactly: not merged with the daemon's
+        return Launch(argv=[spec["executable"], *spec["argv"]], cwd=spec["cwd"],
+                      env={**spec.get("env", {}), "SWAMPD_JOB_ID": job_id})
     if kind is JobKind.SWAMP:
         argv = [swamp_executable, "model", "method", "run", spec["model"], spec["method"],
                 "--json", *input_flags(spec.get("inputs", {}))]

@@ -36,7 +36,7 @@ from swampd.fanout import Coalescer, canonical_key
 from swampd.jobs import drivers, process
 from swampd.jobs.remote import RemoteRun, RemoteRunner
 from swampd.jobs.settings import JobSettings
-from swampd.jobs.states import TERMINAL, Job, JobKind, JobState
+from swampd.jobs.states import SWAMP_RUNS, TERMINAL, Job, JobKind, JobState
 from swampd.jobs.store import JobStore
 
 if TYPE_CHECKING:
@@ -143,10 +143,12 @@ class JobManager:
         dedupe: bool = True,
         peer: Peer | None = None,
         target: str | None = None,
+        on_job: Callable[[str], None] | None = None,
     ) -> dict[str, Any]:
         """Start (or join) a job. wait=True returns its final record, else the record now.
 
         target: a fleet host, label or swamp serve endpoint to run it on instead of this host.
+        on_job is told the id of the job this call started or joined, before it waits.
         """
         await self._require_started()
         try:
@@ -160,6 +162,11 @@ class JobManager:
             spec = drivers.swamp_spec(**_only(spec, "model", "method", "inputs", "repo", "env"), local=local)
         elif job_kind is JobKind.WORKFLOW:
             spec = drivers.workflow_spec(**_only(spec, "workflow", "inputs", "repo", "env"), local=local)
+        elif job_kind is JobKind.SWAMP_CLI:
+            if not local:
+                raise InvalidParams("a swamp_cli job runs the caller's command line on this host")
+            spec = drivers.swamp_cli_spec(**_only(spec, "argv", "cwd", "env", "executable", "repo", "model",
+                                                  "method", "identity"))
         else:
             spec = drivers.command_spec(**_only(spec, "argv", "cwd", "env"), local=local)
         executable = ""
@@ -168,6 +175,8 @@ class JobManager:
                 raise Unsupported("this job manager runs jobs on this host only (no fleet)")
             self._remote.check_target(target, job_kind.value)
             spec["target"] = target
+        elif job_kind is JobKind.SWAMP_CLI:
+            executable = spec["executable"]  # resolved from the caller's PATH and settings
         elif job_kind is not JobKind.COMMAND:
             executable = await anyio.to_thread.run_sync(
                 drivers.resolve_swamp_executable, self.settings.swamp_executable,
@@ -175,7 +184,7 @@ class JobManager:
             )
         dedupe = dedupe and job_kind is not JobKind.COMMAND
         # From here to the coalescer call there is no await: joining is atomic.
-        key = canonical_key("jobs.submit", {"kind": job_kind.value, "spec": spec},
+        key = canonical_key("jobs.submit", drivers.dedupe_material(job_kind, spec),
                             spec.get("repo") or "") if dedupe else None
         job_id = self._key_jobs.get(key) if key else None
         if job_id is None or self._coalescer.get(key or "") is None:
@@ -191,6 +200,8 @@ class JobManager:
                 raise CallFailed("the job ended before it could be joined")
 
         method = f"jobs.{job_kind.value}"
+        if on_job is not None:
+            on_job(job.id)
         if not wait:
             job.detached = True
             self._coalescer.hold(key, fn, method=method, model=job.model)
@@ -259,7 +270,7 @@ class JobManager:
         return self._view(job)
 
     def _model_lock(self, job: Job) -> AbstractAsyncContextManager[Any]:
-        if job.kind is not JobKind.SWAMP:
+        if job.kind not in SWAMP_RUNS:
             return nullcontext()
         ident = (job.spec["repo"], job.spec["model"])
         lock = self._model_locks.get(ident)
@@ -334,7 +345,12 @@ class JobManager:
         return log, out
 
     async def _complete(self, job: Job, code: int) -> None:
-        if job.kind is not JobKind.COMMAND:
+        if job.kind is JobKind.SWAMP_CLI:  # swamp's own output is the answer; the record keeps the code
+            error = None if code == 0 else {"message": f"swamp exited with code {code}", "code": "exit_status",
+                                            "exit_code": code}
+            await self._finish(job, JobState.SUCCEEDED if code == 0 else JobState.FAILED, exit_code=code,
+                               result={"exit_code": code}, error=error)
+        elif job.kind is not JobKind.COMMAND:
             stdout, stderr = await anyio.to_thread.run_sync(self._read_outputs, job)
             result, error = drivers.parse_swamp_output(code, stdout, stderr)
             state = JobState.SUCCEEDED if error is None else JobState.FAILED
@@ -471,6 +487,29 @@ class JobManager:
             if finished:
                 if partial:
                     yield [partial.decode("utf-8", "replace")]
+                return
+            with anyio.move_on_after(0.1):
+                await done.wait()
+
+    async def follow_outputs(self, job_id: str) -> AsyncIterator[tuple[int, bytes]]:
+        """Yield (1, stdout bytes) and (2, stderr bytes) of a swamp run from its first byte, as
+        they are written, until the job has ended and both are drained."""
+        record = await self.get(job_id)
+        paths = {1: record.get("stdout_path"), 2: record.get("log_path")}
+        offsets = {1: 0, 2: 0}
+        while True:
+            done = self._done.get(job_id)
+            finished = done is None
+            moved = False
+            for fd, path in paths.items():
+                chunk = await anyio.to_thread.run_sync(_read_from, path, offsets[fd], LOG_CHUNK)
+                if chunk:
+                    offsets[fd] += len(chunk)
+                    moved = True
+                    yield fd, chunk
+            if moved:
+                continue
+            if finished:
                 return
             with anyio.move_on_after(0.1):
                 await done.wait()

@@ -39,6 +39,12 @@ class JobKind(enum.StrEnum):
     """An argv with cwd and env."""
     WORKFLOW = "workflow"
     """`swamp workflow run <workflow> --json` in a repo (steps with worker placement go to swamp's workers)."""
+    SWAMP_CLI = "swamp_cli"
+    """A `swamp` command line exactly as the front received it: argv, cwd and the caller's env."""
+
+
+SWAMP_RUNS = frozenset({JobKind.SWAMP, JobKind.SWAMP_CLI})
+"""Kinds that run swamp's `model method run` (a model, a per-model lock, stdout kept apart)."""
 
 
 @dataclass
@@ -68,11 +74,11 @@ class Job:
 
     @property
     def model(self) -> str | None:
-        return self.spec.get("model") if self.kind is JobKind.SWAMP else None
+        return self.spec.get("model") if self.kind in SWAMP_RUNS else None
 
     @property
     def method(self) -> str | None:
-        return self.spec.get("method") if self.kind is JobKind.SWAMP else None
+        return self.spec.get("method") if self.kind in SWAMP_RUNS else None
 
     @property
     def target(self) -> str | None:

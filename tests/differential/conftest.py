@@ -40,6 +40,8 @@ class Case:
     """Relative to the repo."""
     mask: tuple[str, ...] = ()
     """Regexes of what differs by nature between two runs (a new log line's time): compared as `<masked>`."""
+    squeeze: bool = False
+    """Also compare with runs of spaces and box lines squeezed (a masked number can widen a box)."""
 
     def __str__(self) -> str:
         env = " ".join(f"{k}={v}" for k, v in self.env)
@@ -49,16 +51,24 @@ class Case:
 TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 
 
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+NEW_RUN = (UUID, TIMESTAMP, r"\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z", r"\d\d:\d\d:\d\d UTC",
+           r'"duration(Ms)?": \d+', r"durationMs(\x1b\[22m)?\s+\d+", r"in (\x1b\[2m)?\d+(\.\d+)?m?s")
+"""What a new run's output has of its own: ids, times, durations (docs/front.md lists them)."""
+
+
 def case(line: str, accelerated: bool = True, env: dict[str, str] | None = None, cwd: str = "",
-         mask: tuple[str, ...] = ()) -> Case:
+         mask: tuple[str, ...] = (), squeeze: bool = False) -> Case:
     import shlex
 
-    return Case(tuple(shlex.split(line)), accelerated, tuple(sorted((env or {}).items())), cwd, mask)
+    return Case(tuple(shlex.split(line)), accelerated, tuple(sorted((env or {}).items())), cwd, mask, squeeze)
 
 
 def masked(c: Case, data: bytes) -> bytes:
     for pattern in c.mask:
         data = re.sub(pattern.encode(), b"<masked>", data)
+    if c.squeeze:
+        data = re.sub("─+".encode(), "─".encode(), re.sub(rb" +", b" ", data))
     return data
 
 
@@ -125,7 +135,7 @@ def prepare(world: World) -> None:
     world.repo.mkdir(parents=True)
     world.home.mkdir(parents=True)
     real(world, "repo", "init", "--tool", "none", "--json")
-    for model in ("m1", "big"):
+    for model in ("m1", "big", "failing"):
         real(world, "model", "create", "command/shell", model, "--json")
     for text in ("first", "second", "third"):  # multi-version data
         set_run(world, "m1", f"echo {text}")
@@ -182,47 +192,56 @@ class Differential:
     def __init__(self, world: World, daemon: DaemonProcess) -> None:
         self.world = world
         self.daemon = daemon
+        self.front_extra_env: dict[str, str] = {}
 
     def _cwd(self, c: Case) -> Path:
         return self.world.repo / c.cwd
 
-    def run_real(self, cases: list[Case]) -> list[Outcome]:
+    def run_real(self, cases: list[Case], prepare: Any = None, parallel: int = PARALLEL_REAL) -> list[Outcome]:
         self.world.restore()
+        if prepare is not None:
+            prepare()
 
         def one(c: Case) -> Outcome:
-            done = subprocess.run([str(REAL_SWAMP), *c.args], cwd=self._cwd(c),
+            done = subprocess.run([str(REAL_SWAMP), *c.args], cwd=self._cwd(c), stdin=subprocess.DEVNULL,
                                   env=self.world.swamp_env(dict(c.env)), capture_output=True, timeout=300)
             return Outcome(done.returncode, done.stdout, done.stderr)
 
-        with ThreadPoolExecutor(PARALLEL_REAL) as pool:
+        with ThreadPoolExecutor(parallel) as pool:
             return list(pool.map(one, cases))
 
     def front_env(self, c: Case) -> dict[str, str]:
         env = self.world.swamp_env(dict(c.env))
         env.update({k: v for k, v in self.daemon.env.items() if k.startswith("SWAMPD_")})
+        env.update(self.front_extra_env)
         return env
 
     def accelerated_count(self) -> int:
         return int(self.daemon.call("daemon.status")["front"]["accelerated"])
 
-    def run_front(self, cases: list[Case], *, between: Any = None) -> list[Outcome]:
+    def run_front(self, cases: list[Case], *, between: Any = None, prepare: Any = None) -> list[Outcome]:
         self.world.restore()
+        if prepare is not None:
+            prepare()
         out = []
         for i, c in enumerate(cases):
             if between is not None:
                 between(i)
             before = self.accelerated_count() if self.daemon.proc and self.daemon.proc.poll() is None else None
             done = subprocess.run([*swamp_command(), *c.args], cwd=self._cwd(c), env=self.front_env(c),
-                                  capture_output=True, timeout=300)
+                                  stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
             outcome = Outcome(done.returncode, done.stdout, done.stderr)
             if before is not None:
                 outcome.accelerated = self.accelerated_count() > before
             out.append(outcome)
         return out
 
-    def compare(self, cases: list[Case], *, between: Any = None, check_rooms: bool = True) -> None:
-        reals = self.run_real(cases)
-        fronts = self.run_front(cases, between=between)
+    def compare(self, cases: list[Case], *, between: Any = None, prepare: Any = None,
+                check_rooms: bool = True, parallel: int = PARALLEL_REAL) -> None:
+        """`prepare()` changes the restored world before each side runs; `between(i)` runs before the
+        front's i-th command; `parallel=1` runs the real side one by one (commands that write)."""
+        reals = self.run_real(cases, prepare, parallel)
+        fronts = self.run_front(cases, between=between, prepare=prepare)
         problems = []
         for c, r, f in zip(cases, reals, fronts, strict=True):
             r.stdout, r.stderr, f.stdout, f.stderr = (masked(c, b) for b in (r.stdout, r.stderr, f.stdout, f.stderr))

@@ -78,3 +78,17 @@ def test_data_reads_are_swamps_bytes(differential: Differential) -> None:
 
 def test_a_sample_of_passed_through_commands(differential: Differential) -> None:
     differential.compare(PASS_THROUGH_SAMPLE)
+
+
+def test_stopping_the_daemon_mid_suite_changes_no_output(differential: Differential) -> None:
+    """With autostart off, a stopped daemon means every command goes to the real swamp: same bytes."""
+    corpus = DATA_CORPUS[:6] + DATA_CORPUS[28:34]
+    differential.front_extra_env = {"SWAMPD_AUTOSTART": "0"}
+    half = len(corpus) // 2
+
+    def between(i: int) -> None:
+        if i == half:
+            differential.daemon.stop()
+
+    differential.compare(corpus, between=between)
+    assert differential.daemon.proc is not None and differential.daemon.proc.poll() is not None
