@@ -12,7 +12,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # `collections.abc` and `typing` are not free on the hot path
     from collections.abc import Callable
 
-READS = frozenset({("data", "get"), ("data", "list"), ("data", "versions")})
+READS = frozenset({("data", "get"), ("data", "list"), ("data", "versions"), ("data", "query"), ("model", "get"),
+                   ("vault", "list-keys"), ("vault", "read-secret")})
 """Answered by one `front.answer` call (cli/front_answer.py)."""
 
 

@@ -186,8 +186,13 @@ class Services:
         from swampd.front.service import FrontService
         from swampd.front.settings import FrontSettings
 
+        async def reveal(vault: str, key: str, repo: str, caller: str) -> str:
+            got = await self.vault.get(vault, key, repo=repo, reveal=True, caller=caller, audit=False)
+            return str(got["value"])
+
         return FrontService(FrontSettings.from_mapping(self.config.section("front")),
-                            runtime_dir=self.config.paths.runtime_dir, in_process=self.state.in_process)
+                            runtime_dir=self.config.paths.runtime_dir, config_file=self.config.paths.config_file,
+                            in_process=self.state.in_process, reveal=reveal)
 
     @cached_property
     def context(self) -> ContextService:

@@ -57,7 +57,7 @@ def _human_list(result: dict[str, Any]) -> str:
         return "no jobs"
     lines = [f"{'ID':<13} {'KIND':<8} {'STATE':<10} {'EXIT':>4} {'AGE':>8}  WHAT"]
     for j in jobs:
-        what = (f"{j['model']}.{j['method']}" if j["kind"] == "swamp"
+        what = (f"{j['model']}.{j['method']}" if j["kind"] in ("swamp", "swamp_cli")
                 else f"workflow {j['spec'].get('workflow')}" if j["kind"] == "workflow"
                 else " ".join(j["spec"].get("argv", []))[:60])
         if j["spec"].get("target"):

@@ -10,7 +10,6 @@ from swampd.front.call import Call
 from swampd.front.context import FrontContext
 from swampd.front.lookup import model_and_name, model_of, positive_int
 from swampd.front.render import Answer, format_size, user_error
-from swampd.front.repo import locate
 
 PATH = ("data", "get")
 VALUE_OPTIONS = frozenset({"--repo-dir", "--model", "--name", "--version"})
@@ -22,7 +21,7 @@ def answer(call: Call, ctx: FrontContext) -> Answer:
     options = call.parsed.options
     version = positive_int(options.get("--version"))
     include_content = not options.get("--no-content")
-    repo = locate(call)
+    repo = ctx.markers.locate(call)
     definition, model_type, model_dir = model_of(call, ctx, repo, model)
     item = ctx.store.find_by_name(model_dir, name, version)
     if item is None:

@@ -8,7 +8,6 @@ from swampd.front.call import Call, Pass
 from swampd.front.context import FrontContext
 from swampd.front.lookup import model_of
 from swampd.front.render import Answer, check_locale, format_size, locale_sorted
-from swampd.front.repo import locate
 
 PATH = ("data", "list")
 VALUE_OPTIONS = frozenset({"--repo-dir", "--model", "--type"})
@@ -28,7 +27,7 @@ def answer(call: Call, ctx: FrontContext) -> Answer:
     if not call.json and any(call.ttys):
         raise Pass("terminal_width")  # Deno.consoleSize() decides where lines are cut
     check_locale(call)
-    repo = locate(call)
+    repo = ctx.markers.locate(call)
     definition, model_type, model_dir = model_of(call, ctx, repo, model)
     items = ctx.store.find_all_for_model(model_dir)
     if isinstance(type_filter, str) and type_filter:

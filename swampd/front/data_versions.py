@@ -10,7 +10,6 @@ from swampd.front.call import Call
 from swampd.front.context import FrontContext
 from swampd.front.lookup import model_and_name, model_of
 from swampd.front.render import Answer, user_error
-from swampd.front.repo import locate
 from swampd.front.store import SwampStore
 
 PATH = ("data", "versions")
@@ -20,7 +19,7 @@ FLAG_OPTIONS: frozenset[str] = frozenset()
 
 def answer(call: Call, ctx: FrontContext) -> Answer:
     model, name = model_and_name(call)
-    repo = locate(call)
+    repo = ctx.markers.locate(call)
     definition, model_type, model_dir = model_of(call, ctx, repo, model)
     numbers = SwampStore.list_versions(os.path.join(model_dir, name))
     if not numbers:

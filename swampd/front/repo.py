@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from datetime import datetime
 from typing import Any
@@ -106,22 +107,53 @@ def read_json_file(path: str) -> Any:
         raise Pass("unreadable_state") from None
 
 
-def locate(call: Call) -> Repo:
-    """The initialized repo of this call, with swamp's surroundings checked; else Pass."""
-    path = repo_dir(call)
-    try:
-        with open(os.path.join(path, MARKER), encoding="utf-8") as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        raise Pass("not_a_repo") from None
-    except (OSError, UnicodeDecodeError):
-        raise Pass("marker_unreadable") from None
-    try:
-        marker = jsyaml.load(text)
-    except jsyaml.YamlError:
-        raise Pass("marker_yaml") from None
-    if not isinstance(marker, dict) or not set(marker) <= MARKER_KEYS:
-        raise Pass("marker_keys")
+class Markers:
+    """Parsed `.swamp.yaml` files by path, kept while their (mtime, size, inode) stays the same."""
+
+    MAX = 1024
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, tuple[tuple[int, int, int], Any]] = {}
+        self._lock = threading.Lock()
+
+    def read(self, path: str) -> dict[str, Any]:
+        marker_path = os.path.join(path, MARKER)
+        try:
+            st = os.stat(marker_path)
+        except FileNotFoundError:
+            raise Pass("not_a_repo") from None
+        except OSError:
+            raise Pass("marker_unreadable") from None
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        with self._lock:
+            hit = self._parsed.get(marker_path)
+        if hit is not None and hit[0] == stamp:
+            marker = hit[1]
+        else:
+            try:
+                with open(marker_path, encoding="utf-8") as fh:
+                    marker = jsyaml.load(fh.read())
+            except FileNotFoundError:
+                raise Pass("not_a_repo") from None
+            except (OSError, UnicodeDecodeError):
+                raise Pass("marker_unreadable") from None
+            except jsyaml.YamlError:
+                marker = None
+            with self._lock:
+                if len(self._parsed) >= self.MAX:
+                    self._parsed.clear()
+                self._parsed[marker_path] = (stamp, marker)
+        if not isinstance(marker, dict) or not set(marker) <= MARKER_KEYS:
+            raise Pass("marker_keys")
+        return marker
+
+    def locate(self, call: Call) -> Repo:
+        """The initialized repo of this call, with swamp's surroundings checked; else Pass."""
+        path = repo_dir(call)
+        return _surroundings(call, path, self.read(path))
+
+
+def _surroundings(call: Call, path: str, marker: dict[str, Any]) -> Repo:
     if call.env.get("SWAMP_DATASTORE"):
         raise Pass("datastore")
     if call.env.get("SWAMP_SERVE_URL") or "--server" in call.parsed.options:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Awaitable, Callable
 from types import ModuleType
 from typing import Any
 
@@ -14,8 +15,10 @@ from swampd.front.call import Call, Pass
 from swampd.front.context import FrontContext
 from swampd.front.counters import FrontCounters
 from swampd.front.definitions import DefinitionIndex
+from swampd.front.repo import Markers
 from swampd.front.settings import FrontSettings, caller_opted_out
 from swampd.front.store import SwampStore
+from swampd.front.typefacts import TypeFacts
 
 log = logging.getLogger(__name__)
 
@@ -23,16 +26,22 @@ COMMANDS = {
     ("data", "get"): "swampd.front.data_get",
     ("data", "list"): "swampd.front.data_list",
     ("data", "versions"): "swampd.front.data_versions",
+    ("model", "get"): "swampd.front.model_get",
+    ("data", "query"): "swampd.front.data_query",
+    ("vault", "list-keys"): "swampd.front.vault_list_keys",
+    ("vault", "read-secret"): "swampd.front.vault_read_secret",
 }
 """Command path -> the module that answers it (PATH, VALUE_OPTIONS, FLAG_OPTIONS, answer)."""
 
 
 class FrontService:
-    def __init__(self, settings: FrontSettings, *, runtime_dir: str, in_process: bool) -> None:
+    def __init__(self, settings: FrontSettings, *, runtime_dir: str, config_file: str, in_process: bool,
+                 reveal: Callable[[str, str, str, str], Awaitable[str]] | None = None) -> None:
         self.settings = settings
         self.counters = FrontCounters(runtime_dir)
         self._in_process = in_process
-        self.context = FrontContext(definitions=DefinitionIndex(), store=SwampStore())
+        self.context = FrontContext(definitions=DefinitionIndex(), store=SwampStore(),
+                                    types=TypeFacts(config_file), markers=Markers(), reveal=reveal)
 
     async def start(self) -> None:
         if not self._in_process:
@@ -63,7 +72,10 @@ class FrontService:
             return self._pass("argv")
         try:
             call = Call(parsed, cwd, env, ttys)
-            result = await anyio.to_thread.run_sync(module.answer, call, self.context)
+            if getattr(module, "ASYNC", False):
+                result = await module.answer(call, self.context)
+            else:
+                result = await anyio.to_thread.run_sync(module.answer, call, self.context)
         except Pass as exc:
             return self._pass(exc.reason)
         except Exception:

@@ -367,8 +367,10 @@ class VaultService:
         repo: str | None = None,
         reveal: bool = False,
         caller: str = "swampd",
+        audit: bool = True,
     ) -> dict[str, Any]:
-        """Metadata of a secret; its value only with `reveal` (audited)."""
+        """Metadata of a secret; its value only with `reveal` (audited unless `audit` is false: the
+        `swamp` front reading a vault swamp itself would not audit reads of)."""
         validate_key(key)
         if not reveal:
             target = await self.resolve(vault, repo)
@@ -402,7 +404,8 @@ class VaultService:
             if hook is not None and hook_is_stale(hook):
                 value = await self._refresh(target, key, value, caller)
         assert target is not None
-        self._audit_now(target, "get", key, caller)
+        if audit:
+            self._audit_now(target, "get", key, caller)
         self._emit("vault.read", target, key)
         return {**self._reply_head(target, key), "value": value, "revealed": True}
 

@@ -145,6 +145,9 @@ def prepare(world: World) -> None:
     real(world, "data", "delete", "m1", "report-swamp-method-summary", "--force", "--json")  # all gone
     set_run(world, "big", "seq 1 60000")  # large data
     real(world, "model", "method", "run", "big", "execute", "--json")
+    real(world, "vault", "create", "local_encryption", "v1", "--json")
+    real(world, "vault", "put", "v1", "API_KEY=s3cr3t-value", "--json")
+    real(world, "vault", "put", "v1", "OTHER=x", "--json")
     real(world, "data", "list", "m1")  # the log format's first call shows swamp's login nudge: done here
     model_id = json.loads(real(world, "model", "get", "m1", "--json"))["id"]
     world.facts["m1_id"] = model_id
@@ -173,6 +176,7 @@ def prepare(world: World) -> None:
         daemon.stop()
         daemon.kill9()
         shutil.rmtree(home, ignore_errors=True)
+    real(world, "data", "query", 'name == "nothing"', "--json")  # swamp fills its catalog on the first query
     (world.repo / "sub" / "deeper").mkdir(parents=True)
 
 
@@ -215,6 +219,23 @@ class Differential:
         env.update({k: v for k, v in self.daemon.env.items() if k.startswith("SWAMPD_")})
         env.update(self.front_extra_env)
         return env
+
+    def learn_types(self, models: list[str], timeout: float = 300.0) -> None:
+        """Ask `model get` through the front until the daemon knows the models' types (it learns a
+        type from the real swamp in the background the first time)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        for model in models:
+            c = case(f"model get {model} --json")
+            while True:
+                before = self.accelerated_count()
+                subprocess.run([*swamp_command(), *c.args], cwd=self._cwd(c), env=self.front_env(c),
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
+                if self.accelerated_count() > before:
+                    break
+                assert time.monotonic() < deadline, f"the daemon did not learn the type of {model}"
+                time.sleep(0.5)
 
     def accelerated_count(self) -> int:
         return int(self.daemon.call("daemon.status")["front"]["accelerated"])

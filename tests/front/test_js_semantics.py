@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from swampd.front import jsjson, jsyaml, render, repo
+from swampd.front import data_query, jsjson, jsyaml, render, repo
 from tests.conftest import REAL_SWAMP
 
 INSTALL = REAL_SWAMP.parent.parent
@@ -158,3 +158,8 @@ def test_skill_constants_are_swamps() -> None:
     assert dict(re.findall(r'(\w+): "([^"]+)"', dirs.group(1))) == repo.SKILL_DIRS
     bundled = re.search(r"BUNDLED_SKILL_NAMES = \[(.*?)\]", (src / "repo_service.ts").read_text(), re.S)
     assert bundled is not None and tuple(re.findall(r'"([^"]+)"', bundled.group(1))) == repo.BUNDLED_SKILL_NAMES
+
+
+def test_catalog_schema_version_is_swamps() -> None:
+    store = (INSTALL / "src" / "src" / "infrastructure" / "persistence" / "catalog_store.ts").read_text()
+    assert f'CATALOG_SCHEMA_VERSION = "{data_query.CATALOG_SCHEMA_VERSION}"' in store
