@@ -43,3 +43,14 @@ def test_swampd_data_get_imports_nothing_heavy(daemon, daemon_env, tmp_path):
                                daemon_env, str(tmp_path), swampd_command())
     assert "cli.commands.data" in modules
     assert heavy(modules) == set()
+
+
+def test_the_fronts_accelerated_read_imports_no_argparse_and_no_command_table(daemon, daemon_env, tmp_path):
+    """`swamp data get ...` through the front: the classifier and one call; swamp's bytes come back
+    from the daemon (an unknown repo here: the call passes, the import set is the same)."""
+    env = {**daemon_env, "SWAMPD_SWAMP_EXECUTABLE": "/bin/true"}
+    modules = imported_modules(["data", "get", "m", "n", "--json"], env, str(tmp_path))
+    assert "cli.front_answer" in modules and "swampd.client" in modules
+    assert heavy(modules) == set()
+    assert not {"argparse", "json", "socket", "typing", "cli.commands", "cli.native", "swampd.front.service",
+                "yaml"} & modules
