@@ -8,8 +8,7 @@ from collections.abc import Awaitable, Callable
 from types import ModuleType
 from typing import Any
 
-import anyio
-
+from swampd import workers
 from swampd.front.argv import command_path, parse
 from swampd.front.call import Call, Pass
 from swampd.front.context import FrontContext
@@ -75,7 +74,7 @@ class FrontService:
             if getattr(module, "ASYNC", False):
                 result = await module.answer(call, self.context)
             else:
-                result = await anyio.to_thread.run_sync(module.answer, call, self.context)
+                result = await workers.run_sync(module.answer, call, self.context)
         except Pass as exc:
             return self._pass(exc.reason)
         except Exception:

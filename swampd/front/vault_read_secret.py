@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import os
 
-import anyio
-
+from swampd import workers
 from swampd.front import jsjson
 from swampd.front.call import Call, Pass
 from swampd.front.context import FrontContext
@@ -48,7 +47,7 @@ def _plan(call: Call, ctx: FrontContext) -> tuple[str, str, str, str]:
 async def answer(call: Call, ctx: FrontContext) -> Answer:
     if ctx.reveal is None:
         raise Pass("no_vault")
-    repo, name, key, vault_type = await anyio.to_thread.run_sync(_plan, call, ctx)
+    repo, name, key, vault_type = await workers.run_sync(_plan, call, ctx)
     value = await ctx.reveal(name, key, repo, CALLER)
     result = Answer()
     if call.json:
