@@ -77,7 +77,7 @@ def main() -> None:
         f'[fleet]\nssh_config = "{config}"\nping_interval = 0\n\n'
         f'[fleet.hosts."remote"]\ndestination = "fleet-remote"\ncommand = "{command}"\n\n'
         f'[fleet.serve."swamp"]\nurl = "{world.url}"\n')
-    results: dict[str, Any] = {"machine": machine_info()}
+    results: dict[str, Any] = {"machine": machine_info(), "load_before": os.getloadavg()}
     try:
         with daemon:
             from swampd.client import Client
@@ -125,6 +125,7 @@ def main() -> None:
         world.destroy()
         remote.destroy()
         sshd.destroy()
+    results["load_after"] = os.getloadavg()
     write_results("fleet", results, markdown(results))
 
 
@@ -139,6 +140,8 @@ def markdown(r: dict[str, Any]) -> str:
 
 Machine: {m['cpu']} ({m['cpus']} CPUs, {m['memory_gib']} GiB), Python {m['python']}, {m['date']}.
 Command: `.venv/bin/python benchmarks/bench_fleet.py` (sshd on loopback; a real swamp serve + worker).
+Load average (1/5/15 min) before: {' / '.join(f'{x:.1f}' for x in r['load_before'])}; after:
+{' / '.join(f'{x:.1f}' for x in r['load_after'])} (a shared 2-CPU machine: compare the ratios, measured in one run).
 
 ## daemon.hello to a fleet host
 
@@ -160,8 +163,8 @@ network latency in either; on a real network the fresh call also pays the TCP an
 | reference: `swamp model method run ... --server URL --json` (the real CLI) | {d['real_cli_with_server_flag']['median_ms']} ms | {d['real_cli_with_server_flag']['p90_ms']} ms | {d['real_cli_with_server_flag']['n']} |
 
 Through serve / locally: **{d['serve_over_local']}x**. The dispatch pays a WebSocket connection and
-serve's own run bookkeeping; the local run pays a swamp CLI start-up (~1.3 s here: swamp runs from
-source, swamp-real/README.md) that serve, already running, does not.
+serve's own run bookkeeping; the local run pays a swamp CLI start-up (about 1.3 s on a quiet machine
+here, more under load: swamp runs from source, swamp-real/README.md) that serve, already running, does not.
 """
 
 
