@@ -34,6 +34,24 @@ def commands_for(program: str) -> dict[str, ModuleType]:
     return {name: mod for name, mod in commands.items() if getattr(mod, "UNDER_SWAMP", False)}
 
 
+def command_for(program: str, name: str) -> ModuleType | None:
+    """The module of command `name`, imported alone: running one command never pays for importing
+    the others (each module is named after its command; a test checks)."""
+    if not name.isidentifier() or name.startswith("_"):
+        return None
+    qualified = f"cli.commands.{name}"
+    try:
+        __import__(qualified)  # the import statement's path (what `python -X importtime` shows)
+    except ModuleNotFoundError as exc:
+        if exc.name == qualified:
+            return None
+        raise
+    module = sys.modules[qualified]
+    if program != "swampd" and not getattr(module, "UNDER_SWAMP", False):
+        return None
+    return module
+
+
 def command_lines(program: str) -> str:
     return "".join(f"  {name:<28} {mod.HELP}\n" for name, mod in sorted(commands_for(program).items()))
 
@@ -57,8 +75,7 @@ def print_usage(program: str, intro: str) -> None:
 def _run_command(program: str, words: list[str], *, json_mode: bool, no_daemon: bool) -> int:
     from cli import exit_codes
 
-    commands = commands_for(program)
-    module = commands.get(words[0]) if words else None
+    module = command_for(program, words[0]) if words else None
     if module is None:
         sys.stderr.write(f"{program}: unknown command {words[0] if words else ''!r}; run `{program} --help`\n")
         return exit_codes.USAGE

@@ -5,12 +5,14 @@ Each module defines NAME, HELP, configure(parser) and run(args, ctx) -> int.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from types import ModuleType
 
 
 def load_commands() -> dict[str, ModuleType]:
+    """Every command module (for help and listings; running one command imports only its module)."""
+    import importlib
+    import pkgutil
+
     commands: dict[str, ModuleType] = {}
     for info in pkgutil.iter_modules(__path__):
         if info.name.startswith("_"):

@@ -120,3 +120,15 @@ def test_install_front_puts_a_launcher_before_the_real_swamp(daemon_env: dict[st
     removed = run(["swamp", "--json", "daemon", "uninstall-front"], env)
     assert json.loads(removed.stdout) == {"removed": str(launcher)}
     assert not launcher.exists() and REAL_SWAMP.exists()
+
+
+def test_each_command_module_is_named_after_its_command() -> None:
+    """The runner imports only the module of the command it runs, by that name (cli.native.command_for)."""
+    from cli.commands import load_commands
+    from cli.native import command_for
+
+    for name, module in load_commands().items():
+        assert module.__name__ == f"cli.commands.{name}"
+        assert command_for("swampd", name) is module
+        assert (command_for("swamp", name) is module) == bool(getattr(module, "UNDER_SWAMP", False))
+    assert command_for("swampd", "nope") is None and command_for("swampd", "__init__") is None
