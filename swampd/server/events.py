@@ -94,12 +94,8 @@ class Subscription:
         return not self.where or matches(data, self.where)
 
 
-@dataclass(frozen=True)
-class Event:
-    seq: int
-    ts: float
-    topic: str
-    data: dict[str, Any]
+Event = tuple[int, float, str, dict[str, Any]]
+"""A kept event: (seq, ts, topic, data). A plain tuple: the history takes one per publish."""
 
 
 class EventBus:
@@ -132,9 +128,9 @@ class EventBus:
                            where=parse_where(where), detail=detail)
         replayed = 0
         if replay:
-            for event in list(self._history):
-                if sub.wants(event.topic, event.data):
-                    replayed += self._send(sub, event, event.data)
+            for seq, ts, topic, data in list(self._history):
+                if sub.wants(topic, data):
+                    replayed += self._send(sub, seq, ts, topic, data)
         self._subs[sub.id] = sub
         connection.on_close(lambda: self._subs.pop(sub.id, None))
         return sub.id, replayed, self._seq - len(self._history)
@@ -173,16 +169,21 @@ class EventBus:
         self._deliver(topic, data, ts, detail)
 
     def _deliver(self, topic: str, data: dict[str, Any], ts: float, detail: dict[str, Any] | None) -> None:
-        self._seq += 1
-        event = Event(self._seq, ts, topic, data)
-        self._history.append(event)
+        self._seq = seq = self._seq + 1
+        self._history.append((seq, ts, topic, data))
         self.published[topic] += 1
-        for sub in list(self._subs.values()):
-            if sub.wants(topic, data):
-                self._send(sub, event, {**data, **detail} if detail and sub.detail else data)
+        if not self._subs:
+            return
+        for sub in list(self._subs.values()):  # inlined `wants` and `_send`: this runs for every event
+            topics = sub.topics
+            if (WILDCARD in topics or topic in topics) and (not sub.where or matches(data, sub.where)):
+                params = {"subscription": sub.id, "topic": topic, "ts": ts, "seq": seq,
+                          "data": {**data, **detail} if detail and sub.detail else data}
+                if not sub.connection.notify(EVENT_METHOD, params):
+                    self.dropped += 1
 
-    def _send(self, sub: Subscription, event: Event, data: dict[str, Any]) -> int:
-        params = {"subscription": sub.id, "topic": event.topic, "ts": event.ts, "seq": event.seq, "data": data}
+    def _send(self, sub: Subscription, seq: int, ts: float, topic: str, data: dict[str, Any]) -> int:
+        params = {"subscription": sub.id, "topic": topic, "ts": ts, "seq": seq, "data": data}
         if sub.connection.notify(EVENT_METHOD, params):
             return 1
         self.dropped += 1
