@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-SWAMPD_COMMANDS = frozenset({"rpc", "dash", "daemon", "cache", "calls", "jobs", "fleet", "ctx", "events"})
+SWAMPD_COMMANDS = frozenset({"rpc", "dash", "daemon", "cache", "calls", "jobs", "fleet", "ctx", "events", "top"})
 """swampd's commands under `swamp`: names real swamp does not have. The rest are `swampd CMD`.
 Kept in step with the `UNDER_SWAMP = True` modules of cli/commands (a test checks)."""
 

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from swampd import __version__
 from swampd.config import Config
+from swampd.rates import RECENT_WINDOW, RollingCounter
 from swampd.server.events import EventBus, EventSettings
 
 if TYPE_CHECKING:
+    from swampd.api._context import Connection
     from swampd.context.service import ContextService
     from swampd.extensions.service import ExtensionService
     from swampd.fanout import Coalescer
@@ -40,6 +42,8 @@ class DaemonState:
         self.connections = 0
         self.connections_total = 0
         self.requests_total = 0
+        self.requests_recent = RollingCounter(RECENT_WINDOW)
+        """Requests per second over the last minute (`swamp top`)."""
         self.requests_in_flight = 0
         self.draining = False
 
@@ -52,6 +56,10 @@ class DaemonControl(Protocol):
     """What handlers may ask of the running daemon process."""
 
     def request_stop(self, reason: str) -> None: ...
+
+    def connections(self) -> list[Connection]:
+        """The open client connections (`daemon.top`, `daemon.peers`)."""
+        ...
 
     def limits(self) -> dict[str, Any]:
         """Connection, frame-budget and log-repeat counters (what `daemon.status` shows)."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from swampd.api._registry import Registry
+    from swampd.rates import RollingCounter
     from swampd.services import Services
 
 
@@ -48,6 +49,11 @@ class Connection:
     id: int
     peer: Peer
     read_only: bool = False
+    opened_at: float = 0.0
+    """time.time() when it connected."""
+    requests_total: int = 0
+    requests_recent: RollingCounter | None = None
+    """Requests per second over the last minute (None where nobody counts: in-process)."""
 
     def notify(self, method: str, params: dict[str, Any]) -> bool:
         """Queue a notification for this client; False when the client is gone or too slow."""

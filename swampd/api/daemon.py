@@ -7,7 +7,7 @@ from typing import Any
 from swampd import protocol
 from swampd.api._context import CallContext
 from swampd.api._registry import rpc
-from swampd.errors import Unsupported
+from swampd.errors import InvalidParams, Unsupported
 
 CAPABILITIES = ("batch", "notifications", "events", "cancel", "discover")
 
@@ -51,6 +51,24 @@ async def status(ctx: CallContext) -> dict[str, Any]:
         "front": services.front.status(),
         "config": services.config.summary(),
     }
+
+
+@rpc("daemon.top")
+async def top(ctx: CallContext, peers: int = 10) -> dict[str, Any]:
+    """One snapshot for `swamp top`: flights and waiters, running jobs, cache hit rate and busiest peers."""
+    from swampd.top import snapshot
+
+    if peers < 0:
+        raise InvalidParams("peers must be >= 0", param="peers")
+    return await snapshot(ctx.services, caller_pid=ctx.peer.pid, peer_limit=peers)
+
+
+@rpc("daemon.peers")
+async def peers_(ctx: CallContext) -> dict[str, Any]:
+    """Connected client processes: pid, command line, connections, requests (last minute, total), work."""
+    from swampd.top import connected_peers
+
+    return {"peers": connected_peers(ctx.services)}
 
 
 @rpc("daemon.stop", mutating=True)

@@ -27,6 +27,7 @@ import orjson
 from swampd import protocol
 from swampd.api._context import CallContext, Connection, Peer
 from swampd.api._registry import Registry
+from swampd.rates import RECENT_WINDOW, RollingCounter
 from swampd.server.admission import Admission
 from swampd.server.framebudget import FrameBudget
 from swampd.server.frames import batch_over, dumps, loads, request_key
@@ -132,6 +133,9 @@ class ClientConnection(asyncio.Protocol, Connection):
         self._eof = False
         self._aborting = False
         self.dropped_notifications = 0
+        self.opened_at = time.time()
+        self.requests_total = 0
+        self.requests_recent = RollingCounter(RECENT_WINDOW)
         self.context = CallContext(services=hub.services, connection=self, registry=hub.registry)
 
     # -- asyncio.Protocol ---------------------------------------------------------------------
@@ -388,6 +392,10 @@ class ClientConnection(asyncio.Protocol, Connection):
         state = self._hub.services.state
         state.requests_in_flight += 1
         state.requests_total += 1
+        second = time.monotonic()
+        state.requests_recent.add(1, second)
+        self.requests_total += 1
+        self.requests_recent.add(1, second)
         task = start_task(self._run(obj))
         # Bookkeeping and the reply live in a done-callback: a task cancelled before its first
         # step never runs its own `try`/`finally`.

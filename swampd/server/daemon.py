@@ -74,6 +74,9 @@ class Daemon:
             if self._stop is not None:
                 self._stop.set()
 
+    def connections(self) -> list[ClientConnection]:
+        return list(self.hub.connections)
+
     def limits(self) -> dict[str, Any]:
         return {**self.hub.admission.stats(), "unfinished_frames": self.hub.frames.stats(),
                 "log_records_held_back": self.log_repeats.suppressed_total if self.log_repeats else 0}
