@@ -43,6 +43,7 @@ from swampd.workers import run_sync
 
 T = TypeVar("T")
 MAX_RENAME_HOPS = 5
+CHECKED_LIMIT = 200_000
 log = logging.getLogger(__name__)
 
 
@@ -148,6 +149,7 @@ class DataService:
         self.flights = _Flights(coalescer)
         self.coalescer_kind = "fanout" if coalescer is not None else "local-key-locks"
         self._checked: dict[str, float] = {}
+        self._checked_prune_at = CHECKED_LIMIT
         self._model_locks = KeyLocks()
         self._owners = _OwnerMemo()
         self._catalogs_to_invalidate: set[str] = set()
@@ -179,6 +181,15 @@ class DataService:
     @staticmethod
     def key(handle: RepoHandle, path: str) -> str:
         return f"{handle.store_id}/{path}"
+
+    def _mark_checked(self, key: str, at: float) -> None:
+        """Record a revalidation; past CHECKED_LIMIT keys, those too old to count are dropped
+        (a check older than the longest staleness bound is the same as none)."""
+        self._checked[key] = at
+        if len(self._checked) > self._checked_prune_at:
+            horizon = time.monotonic() - max(self.settings.staleness, self.settings.signal_staleness)
+            self._checked = {k: t for k, t in list(self._checked.items()) if t >= horizon}
+            self._checked_prune_at = max(CHECKED_LIMIT, 2 * len(self._checked))  # amortised under a burst
 
     def _fresh(self, key: str, store: ObjectStore) -> bool:
         checked = self._checked.get(key)
@@ -250,13 +261,13 @@ class DataService:
                     return int(entry.value), True
                 raise
             if version is NOT_MODIFIED and entry is not None:
-                self._checked[key] = checked_at
+                self._mark_checked(key, checked_at)
                 return int(entry.value), False
             if not isinstance(version, int):
                 raise NotFound(f"no data {ref.name} for model {ref.model_id}", repo=handle.name)
             self.hot.set(key, format_latest(version), {"backend": handle.store.kind, "etag": new_etag,
                                                         "mutable": True})
-            self._checked[key] = checked_at
+            self._mark_checked(key, checked_at)
             return version, False
 
         return await self.flights.run(key, revalidate, method="data.latest", model=ref.model_dir)
@@ -309,7 +320,7 @@ class DataService:
                 raise
             cached = orjson.loads(entry.value) if entry is not None else None
             if got is NOT_MODIFIED and cached is not None:
-                self._checked[mkey] = checked_at
+                self._mark_checked(mkey, checked_at)
                 return cached, True, False
             metadata = load_metadata(got.data) if isinstance(got, Blob) else None
             if cached is not None and (metadata is None or _identity(metadata) != _identity(cached)):
@@ -323,7 +334,7 @@ class DataService:
             if raw is not None:
                 entries.append((self.key(handle, ref.raw(version)), raw.data, {"backend": kind, "etag": raw.etag}))
             await self._remember(entries)
-            self._checked[mkey] = checked_at
+            self._mark_checked(mkey, checked_at)
             return metadata, cached is not None, False
 
         return await self.flights.run(mkey, revalidate, method="data.metadata", model=ref.model_dir)
@@ -450,7 +461,7 @@ class DataService:
                     return orjson.loads(entry.value), True
                 raise
             self.hot.set(key, orjson.dumps(names), {"backend": handle.store.kind, "mutable": True})
-            self._checked[key] = checked_at
+            self._mark_checked(key, checked_at)
             return names, False
 
         return await self.flights.run(key, relist, method="data.list", model=prefix)
@@ -529,7 +540,8 @@ class DataService:
         ])
         self._invalidate(handle.store_id, ref.latest)
         now = time.monotonic()
-        self._checked[latest_key] = self._checked[meta_key] = now
+        self._mark_checked(latest_key, now)
+        self._mark_checked(meta_key, now)
         return {"repo": handle.name, "type": ref.type, "model_id": ref.model_id, "name": ref.name,
                 "version": version, "size": metadata["size"], "checksum": metadata["checksum"],
                 "backend": kind}

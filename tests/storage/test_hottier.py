@@ -183,3 +183,21 @@ def test_repo_registry_persists(tmp_path: Path) -> None:
     assert RepoRegistry(str(tmp_path / "data")).list() == []
     with pytest.raises(InvalidParams):
         second.register("relative/path")
+
+
+async def test_revalidation_records_stay_bounded(repos_factory: RepoFactory, workdir: Path, events: Events,
+                                                 monkeypatch: Any) -> None:
+    """One record per version read; records too old to count are dropped past the limit."""
+    from swampd.storage import data
+
+    monkeypatch.setattr(data, "CHECKED_LIMIT", 20)
+    repo = str(repos_factory.make("filesystem"))
+    svc = make_service(workdir, events, staleness=0.0, signal_staleness=0.0)
+    try:
+        for i in range(60):
+            await svc.put(repo, "t", MODEL, "x", f"v{i}".encode(), content_type="text/plain")
+            await svc.get(repo, "t", MODEL, "x", version=i + 1)
+        assert len(svc._checked) <= 21
+        assert (await svc.get(repo, "t", MODEL, "x", version=1))["content"] == "v0"
+    finally:
+        svc.close()
