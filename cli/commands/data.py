@@ -48,6 +48,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--text", help="the content as text")
     put.add_argument("--content-type", help="MIME type (default text/plain for text, else octet-stream)")
     put.add_argument("--tag", action="append", default=[], metavar="K=V", help="a tag (repeatable)")
+    put.add_argument("--owner", metavar="TYPE:REF",
+                     help="write as this owner (model-method|workflow-step|manual:REF; default: the model's "
+                          "own); a name owned by another is refused, as swamp refuses it")
     ls = sub.add_parser("ls", help="a model's data names with latest versions (or a type's models)")
     add_repo_option(ls)
     ls.add_argument("type")
@@ -135,6 +138,11 @@ def _put(args: argparse.Namespace, ctx: CliContext, repo: str) -> int:
         params["content_type"] = content_type
     if tags:
         params["tags"] = tags
+    if args.owner:
+        owner_type, sep, owner_ref = args.owner.partition(":")
+        if not sep or not owner_type or not owner_ref:
+            return ctx.fail(f"--owner {args.owner!r} is not TYPE:REF", kind="invalid_params", code=2)
+        params["owner"] = {"ownerType": owner_type, "ownerRef": owner_ref}
     result = ctx.call("data.put", params)
     ctx.output(result, lambda r: f"{r['name']} version {r['version']} ({r['size']} bytes, sha256 {r['checksum'][:12]})")
     return 0

@@ -38,6 +38,12 @@ def test_data_cache_repo_commands(daemon: Any, run_cli: Any, run_swampd: Any, re
     assert (warmed.json()["state"], warmed.json()["fetched"]) == ("done", 4)
     missing = run_swampd("--json", "data", "get", "--repo", "cli-repo", "command/shell", MODEL, "nope")
     assert missing.returncode != 0 and "not_found" in missing.stderr
+    theirs = run_swampd("data", "put", "--repo", "cli-repo", "--owner", "manual:alice", "command/shell", MODEL,
+                        "result", "--text", "not hers")
+    assert theirs.returncode != 0 and "conflict" in theirs.stderr and "manual:alice" in theirs.stderr
+    hers = run_swampd("--json", "data", "put", "--repo", "cli-repo", "--owner", "manual:alice", "command/shell",
+                      MODEL, "hers", "--text", "mine")
+    assert hers.json()["version"] == 1
     assert run_swampd("--json", "repo", "ls").json()[0]["name"] == "cli-repo"
     assert run_swampd("repo", "rm", "cli-repo").returncode == 0
     assert run_swampd("--json", "repo", "ls").json() == []
