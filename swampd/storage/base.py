@@ -29,6 +29,15 @@ class StoreDown(Exception):
     """The backend cannot be reached; the message names the store, never the driver's text."""
 
 
+class StoreFull(StoreDown):
+    """The backend is reachable but has no room (ENOSPC, EDQUOT): writes fail, reads still work."""
+
+    def __init__(self, message: str, cause: str) -> None:
+        super().__init__(message)
+        self.cause = cause
+        """The errno name: `ENOSPC` or `EDQUOT`."""
+
+
 @dataclass(frozen=True)
 class Blob:
     data: bytes

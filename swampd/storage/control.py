@@ -122,7 +122,7 @@ class CacheControl:
         snap["overall"].update(
             items=hot.count, bytes=hot.volume, max_size=hot.settings.size_limit, evictions=hot.evictions,
             eviction_policy=hot.settings.eviction_policy, staleness=self.data.settings.staleness,
-            coalescer=self.data.coalescer_kind,
+            coalescer=self.data.coalescer_kind, write_failures=self.data.cache_write_failures,
         )
         snap["prefetches"] = [p.describe() for p in self.data.prefetches.values()]
         return snap

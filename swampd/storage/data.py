@@ -9,6 +9,7 @@ raw, then `latest` last; acknowledged once the backend has all of it.
 from __future__ import annotations
 
 import base64
+import errno
 import logging
 import sqlite3
 import threading
@@ -23,7 +24,7 @@ import orjson
 
 from swampd.errors import BackendUnavailable, Conflict, InvalidParams, NotFound, ShuttingDown, TooLarge
 from swampd.storage import catalog
-from swampd.storage.base import NOT_MODIFIED, Blob, ObjectStore, StoreDown
+from swampd.storage.base import NOT_MODIFIED, Blob, ObjectStore, StoreDown, StoreFull
 from swampd.storage.hottier import CacheSettings, HotTier
 from swampd.storage.layout import (
     MAX_CLAIM_ATTEMPTS,
@@ -45,6 +46,13 @@ T = TypeVar("T")
 MAX_RENAME_HOPS = 5
 CHECKED_LIMIT = 200_000
 log = logging.getLogger(__name__)
+
+
+def _describe_os_error(exc: BaseException) -> str:
+    """A short cause for the log: the errno name, or SQLite's own (never secret) text."""
+    if isinstance(exc, OSError):
+        return errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+    return f"sqlite: {exc}"
 
 
 class Coalescer(Protocol):
@@ -154,6 +162,8 @@ class DataService:
         self._owners = _OwnerMemo()
         self._catalogs_to_invalidate: set[str] = set()
         self._health: dict[str, dict[str, Any]] = {}
+        self.cache_write_failures = 0
+        """Hot-tier writes that failed (a full cache dir): the data was served or stored regardless."""
         self.prefetches: dict[str, Any] = {}
         repos.on_store_opened.append(self._watch)
         for store in repos.stores():
@@ -203,6 +213,11 @@ class DataService:
         started = time.perf_counter()
         try:
             result = await run_sync(partial(fn, *args))
+        except StoreFull as exc:  # reachable, but no room: name the cause, do not call it unreachable
+            self.stats.backend_call(handle.store.kind, time.perf_counter() - started, ok=False)
+            self._set_health(handle.store, "full", str(exc))
+            raise BackendUnavailable(f"{handle.store.kind} datastore of repo {handle.name} is full: {exc}",
+                                     backend=handle.store.kind, repo=handle.name, cause=exc.cause) from None
         except StoreDown as exc:
             self.stats.backend_call(handle.store.kind, time.perf_counter() - started, ok=False)
             self._set_health(handle.store, "down", str(exc))
@@ -222,7 +237,13 @@ class DataService:
             for key, value, meta in entries:
                 self.hot.set(key, value, meta)
 
-        await run_sync(store_all)
+        try:
+            await run_sync(store_all)
+        except (OSError, sqlite3.Error) as exc:
+            # The hot tier is a copy: a full cache dir must not fail a read or a write the
+            # datastore has already acknowledged (a client would retry and write it twice).
+            self.cache_write_failures += 1
+            log.warning("hot tier write failed (%s); serving without caching", _describe_os_error(exc))
 
     def _set_health(self, store: ObjectStore, state: str, message: str | None) -> None:
         sid = store_id(store)

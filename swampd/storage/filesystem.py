@@ -6,8 +6,18 @@ import errno
 import os
 import uuid
 
-from swampd.storage.base import NOT_MODIFIED, Blob, ChangeListener, Stat, StoreDown
+from swampd.storage.base import NOT_MODIFIED, Blob, ChangeListener, Stat, StoreDown, StoreFull
 from swampd.storage.layout import is_ignored
+
+NO_ROOM = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded"}
+
+
+def write_failure(exc: OSError, what: str) -> StoreDown:
+    """The store error for a failed write: StoreFull (naming the cause) when the disk is full."""
+    name = errno.errorcode.get(exc.errno or 0, "error")
+    if exc.errno in NO_ROOM:
+        return StoreFull(f"{what}: {NO_ROOM[exc.errno]} ({name})", name)
+    return StoreDown(f"{what} ({name})")
 
 
 def _etag(st: os.stat_result) -> str:
@@ -23,6 +33,7 @@ class FilesystemStore:
         self.namespace = namespace
         self.root = os.path.join(self.base, namespace) if namespace else self.base
         self.identity = f"filesystem:{self.root}"
+        self._base_seen = os.path.isdir(self.base)
 
     def _abs(self, path: str) -> str:
         parts = [p for p in path.split("/") if p]
@@ -31,8 +42,25 @@ class FilesystemStore:
         return os.path.join(self.root, *parts)
 
     def _check_root(self) -> None:
-        if not os.path.isdir(self.base):
+        if os.path.isdir(self.base):
+            self._base_seen = True
+            return
+        raise StoreDown(f"datastore directory {self.base} does not exist")
+
+    def _ensure_root(self) -> None:
+        """Before a write: a datastore dir that never existed is made (swamp's writes make theirs);
+        one that existed and is gone (moved, unmounted) is a store that is down, not made again.
+        A read never makes it."""
+        if os.path.isdir(self.base):
+            self._base_seen = True
+            return
+        if self._base_seen:
             raise StoreDown(f"datastore directory {self.base} does not exist")
+        try:
+            os.makedirs(self.base, exist_ok=True)
+        except OSError as exc:
+            raise write_failure(exc, f"cannot create the datastore directory {self.base}") from None
+        self._base_seen = True
 
     def get(self, path: str, *, if_none_match: str | None = None) -> Blob | object | None:
         full = self._abs(path)
@@ -82,6 +110,7 @@ class FilesystemStore:
             os.close(fd)
 
     def _write_tmp(self, directory: str, data: bytes) -> str:
+        """A fsync'd temp file with `data`; on failure (a full disk) nothing is left behind."""
         tmp = os.path.join(directory, f".{uuid.uuid4()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
@@ -89,12 +118,18 @@ class FilesystemStore:
             while view:
                 view = view[os.write(fd, view):]
             os.fsync(fd)
-        finally:
+        except BaseException:
             os.close(fd)
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        os.close(fd)
         return tmp
 
     def put(self, path: str, data: bytes) -> str:
-        self._check_root()
+        self._ensure_root()
         full = self._abs(path)
         directory = os.path.dirname(full)
         try:
@@ -110,11 +145,11 @@ class FilesystemStore:
             self._fsync_dir(directory)
             return _etag(os.stat(full))
         except OSError as exc:
-            raise StoreDown(f"cannot write {path} ({errno.errorcode.get(exc.errno, 'error')})") from None
+            raise write_failure(exc, f"cannot write {path}") from None
 
     def create(self, path: str, data: bytes) -> bool:
         """Conditional create with `O_EXCL` (how swamp's FileLock takes a lock)."""
-        self._check_root()
+        self._ensure_root()
         full = self._abs(path)
         directory = os.path.dirname(full)
         try:
@@ -129,10 +164,10 @@ class FilesystemStore:
             self._fsync_dir(directory)
             return True
         except OSError as exc:
-            raise StoreDown(f"cannot create {path} ({errno.errorcode.get(exc.errno, 'error')})") from None
+            raise write_failure(exc, f"cannot create {path}") from None
 
     def claim_version(self, version_dir: str, metadata: bytes) -> bool:
-        self._check_root()
+        self._ensure_root()
         full = self._abs(version_dir)
         try:
             os.makedirs(os.path.dirname(full), exist_ok=True)
@@ -140,9 +175,15 @@ class FilesystemStore:
         except FileExistsError:
             return False
         except OSError as exc:
-            raise StoreDown(f"cannot claim {version_dir} ({errno.errorcode.get(exc.errno, 'error')})") from None
-        self._fsync_dir(os.path.dirname(full))
-        self.put(f"{version_dir}/metadata.yaml", metadata)
+            raise write_failure(exc, f"cannot claim {version_dir}") from None
+        try:
+            self._fsync_dir(os.path.dirname(full))
+            self.put(f"{version_dir}/metadata.yaml", metadata)
+        except (OSError, StoreDown) as exc:
+            self.remove_dir(version_dir)  # the claim did not hold: its number is free again
+            if isinstance(exc, OSError):
+                raise write_failure(exc, f"cannot claim {version_dir}") from None
+            raise
         return True
 
     def list(self, prefix: str, *, recursive: bool = False) -> list[str]:

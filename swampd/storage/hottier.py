@@ -7,7 +7,9 @@ Values of `min_file_size` or more live in their own files, which `path_of` hands
 
 from __future__ import annotations
 
+import errno
 import os
+import sqlite3
 import threading
 import time
 from collections import OrderedDict
@@ -18,7 +20,7 @@ import diskcache
 import orjson
 
 from swampd.config import settings_from_table
-from swampd.errors import InvalidInput
+from swampd.errors import BackendUnavailable, InvalidInput
 
 POLICIES = ("least-recently-stored", "least-recently-used", "least-frequently-used", "none")
 
@@ -82,19 +84,23 @@ class Entry:
 
 class HotTier:
     def __init__(self, directory: str, settings: CacheSettings) -> None:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        os.chmod(directory, 0o700)
         self.directory = directory
         self.settings = settings
-        self._cache = diskcache.Cache(
-            directory,
-            disk=BytesDisk,
-            size_limit=settings.size_limit,
-            eviction_policy=settings.eviction_policy,
-            disk_min_file_size=settings.min_file_size,
-            cull_limit=10,
-            statistics=False,
-        )
+        try:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            os.chmod(directory, 0o700)
+            self._cache = diskcache.Cache(
+                directory,
+                disk=BytesDisk,
+                size_limit=settings.size_limit,
+                eviction_policy=settings.eviction_policy,
+                disk_min_file_size=settings.min_file_size,
+                cull_limit=10,
+                statistics=False,
+            )
+        except (OSError, sqlite3.Error) as exc:  # a full or read-only cache dir: say so, not "internal error"
+            cause = errno.errorcode.get(exc.errno or 0, "error") if isinstance(exc, OSError) else f"sqlite: {exc}"
+            raise BackendUnavailable(f"the hot tier {directory} cannot be opened ({cause})", cause=cause) from None
         self.sets = 0
         self.explicit_deletes = 0
         self.overwrites = 0

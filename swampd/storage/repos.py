@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 import os
 import stat
 import threading
@@ -13,10 +15,12 @@ from typing import Any
 import orjson
 import yaml
 
-from swampd.errors import InvalidInput, InvalidParams, NotFound
+from swampd.errors import BackendUnavailable, InvalidInput, InvalidParams, NotFound
 from swampd.storage.base import ObjectStore
 from swampd.storage.layout import looks_like_uuid, normalize_type
 from swampd.storage.resolve import DatastoreSpec, open_store, resolve_datastore
+
+log = logging.getLogger(__name__)
 
 MODEL_ID_TTL = 5.0
 MARKER = ".swamp.yaml"
@@ -76,14 +80,26 @@ class RepoRegistry:
             return {}
         return raw.get("repos", {}) if isinstance(raw, dict) else {}
 
-    def _save(self) -> None:
-        os.makedirs(os.path.dirname(self.file), mode=0o700, exist_ok=True)
+    def _save(self, entries: dict[str, dict[str, Any]]) -> None:
+        """Write the registry atomically; a failure (a full disk) leaves the old file and no debris."""
         tmp = f"{self.file}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as fh:
-            fh.write(orjson.dumps({"version": 1, "repos": self._entries}, option=orjson.OPT_INDENT_2))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.file)
+        try:
+            os.makedirs(os.path.dirname(self.file), mode=0o700, exist_ok=True)
+            with open(tmp, "wb") as fh:
+                fh.write(orjson.dumps({"version": 1, "repos": entries}, option=orjson.OPT_INDENT_2))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.file)
+        except OSError as exc:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            cause = errno.errorcode.get(exc.errno or 0, "error")
+            reason = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded"}.get(
+                exc.errno or 0, exc.strerror or "error")
+            raise BackendUnavailable(f"cannot save the repo registry {self.file}: {reason} ({cause})",
+                                     cause=cause) from None
 
     def _open(self, spec: DatastoreSpec) -> ObjectStore:
         store = open_store(spec)
@@ -100,7 +116,10 @@ class RepoRegistry:
         spec = resolve_datastore(entry["path"], entry.get("swamp_datastore"))
         return RepoHandle(name, entry["path"], spec, self._open(spec), entry.get("swamp_datastore"))
 
-    def register(self, path: str, name: str | None = None, swamp_datastore: str | None = None) -> RepoHandle:
+    def register(self, path: str, name: str | None = None, swamp_datastore: str | None = None, *,
+                 must_persist: bool = True) -> RepoHandle:
+        """Register an initialised swamp repo. With `must_persist=False` (a repo first named by a data
+        call) a registry that cannot be saved (a full disk) keeps the repo for this daemon's life."""
         if not isinstance(path, str) or not os.path.isabs(path):
             raise InvalidParams("path must be an absolute path to a repo")
         path = os.path.realpath(path)
@@ -113,14 +132,21 @@ class RepoRegistry:
                 name = existing or self._free_name(os.path.basename(path) or "repo")
             if not isinstance(name, str) or not name or "/" in name:
                 raise InvalidParams("name must be a non-empty name without '/'")
-            if existing and existing != name:
-                self._entries.pop(existing)
-                self._handles.pop(existing, None)
             entry = {"path": path, "swamp_datastore": swamp_datastore, "registered_at": time.time()}
             handle = self._handle(name, entry)  # resolves the datastore: refuse a bad one before saving
-            self._entries[name] = entry
+            entries = {n: e for n, e in self._entries.items() if n != existing}
+            entries[name] = entry
+            try:
+                self._save(entries)  # saved first: a failure changes nothing
+            except BackendUnavailable as exc:
+                if must_persist:
+                    raise
+                log.warning("%s; repo %s is served but stays registered only until the daemon stops",
+                            exc.message, path)
+            if existing and existing != name:
+                self._handles.pop(existing, None)
+            self._entries = entries
             self._handles[name] = handle
-            self._save()
             return handle
 
     def _free_name(self, base: str) -> str:
@@ -134,9 +160,10 @@ class RepoRegistry:
             handle = self._resolve_name(name)
             if handle is None:
                 raise NotFound(f"repo {name} is not registered")
-            self._entries.pop(handle, None)
+            entries = {n: e for n, e in self._entries.items() if n != handle}
+            self._save(entries)
+            self._entries = entries
             self._handles.pop(handle, None)
-            self._save()
             return True
 
     def _resolve_name(self, name_or_path: str) -> str | None:
@@ -184,7 +211,7 @@ class RepoRegistry:
                     self._handles.setdefault(repo, handle)
                 return handle
         if os.path.isabs(repo) and os.path.isdir(repo):
-            return self.register(repo)
+            return self.register(repo, must_persist=False)
         raise NotFound(f"repo {repo} is not registered")
 
     def list(self) -> list[dict[str, Any]]:

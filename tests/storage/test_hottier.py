@@ -18,7 +18,7 @@ from swampd.storage.control import CacheControl
 from swampd.storage.hottier import BytesDisk, CacheSettings, HotTier
 from swampd.storage.repos import RepoRegistry
 
-from .conftest import Events, RepoFactory, make_service
+from .conftest import Events, RepoFactory, make_service, write_marker
 
 pytestmark = pytest.mark.anyio
 MODEL = "0d1e2f3a-1111-4222-8333-abcdefabcdef"
@@ -172,6 +172,7 @@ async def test_cache_events_are_rate_limited(repos_factory: RepoFactory, workdir
 def test_repo_registry_persists(tmp_path: Path) -> None:
     repo = tmp_path / "r"
     repo.mkdir()
+    write_marker(repo, None)
     first = RepoRegistry(str(tmp_path / "data"))
     assert first.register(str(repo), "mine").name == "mine"
     assert first.register(str(repo)).name == "mine"  # same path: same entry

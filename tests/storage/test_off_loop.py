@@ -8,11 +8,14 @@ from typing import Any
 
 import pytest
 
+from .conftest import write_marker
+
 
 @pytest.mark.anyio
 async def test_first_use_of_a_repo_opens_its_datastore_in_a_worker_thread(service: Any, workdir: Path) -> None:
     repo = workdir / "repo"
     (repo / ".swamp").mkdir(parents=True)
+    write_marker(repo, None)
     loop_thread = threading.get_ident()
     opened_in: list[int] = []
     real_open = service.repos._open
@@ -33,6 +36,7 @@ async def test_first_use_of_a_repo_opens_its_datastore_in_a_worker_thread(servic
 async def test_version_content_is_stored_in_the_hot_tier_from_a_worker_thread(service: Any, workdir: Path) -> None:
     repo = workdir / "repo"
     (repo / ".swamp").mkdir(parents=True)
+    write_marker(repo, None)
     loop_thread = threading.get_ident()
     raw_sets: list[int] = []
     real_set = service.hot.set
@@ -59,6 +63,7 @@ async def test_a_model_name_is_looked_up_in_a_worker_thread_then_remembered(
 
     repo = workdir / "repo"
     (repo / ".swamp").mkdir(parents=True)
+    write_marker(repo, None)
     (repo / "models" / "command" / "shell").mkdir(parents=True)
     model_id = "3f0c1d2e-0000-4000-8000-000000000001"
     (repo / "models" / "command" / "shell" / "hello.yaml").write_text(f'id: "{model_id}"\nname: "hello"\n')
