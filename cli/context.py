@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from typing import Any
 
 from swampd.client import Client, DaemonUnavailable, RpcError, connect, dumps
 from swampd.paths import Paths, resolve_paths
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # `typing` costs milliseconds to import: the CLI's hot path leaves it to type checkers
+    from collections.abc import Callable
+    from typing import Any
 
 
 class CliContext:

@@ -80,16 +80,21 @@ def _run_command(program: str, words: list[str], *, json_mode: bool, no_daemon: 
         sys.stderr.write(f"{program}: unknown command {words[0] if words else ''!r}; run `{program} --help`\n")
         return exit_codes.USAGE
 
-    import argparse
-
     from cli.context import CliContext
     from swampd.client import DaemonUnavailable, RpcError
 
-    parser = argparse.ArgumentParser(prog=f"{program} {module.NAME}", description=module.HELP)
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument("--no-daemon", action="store_true", help="run the handlers in this process")
-    module.configure(parser)
-    args = parser.parse_args(words[1:])
+    # A command may read its simplest command lines itself (`swamp top --once`), sparing argparse's
+    # imports; anything else it hands back (None) to argparse, which prints help and usage errors.
+    quick = getattr(module, "parse_quick", None)
+    args = quick(words[1:]) if quick is not None else None
+    if args is None:
+        import argparse
+
+        parser = argparse.ArgumentParser(prog=f"{program} {module.NAME}", description=module.HELP)
+        parser.add_argument("--json", action="store_true", help="machine-readable output")
+        parser.add_argument("--no-daemon", action="store_true", help="run the handlers in this process")
+        module.configure(parser)
+        args = parser.parse_args(words[1:])
     ctx = CliContext(json_mode=json_mode, no_daemon=no_daemon, prog=program)
     try:
         return int(module.run(args, ctx) or 0)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # `typing` costs milliseconds to import: the CLI's hot path leaves it to type checkers
+    from typing import Any
 
 
 def duration(seconds: float | None) -> str:

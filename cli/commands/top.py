@@ -9,14 +9,19 @@ not a terminal, frames follow each other as plain text (like `top -b`).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
-from typing import Any
 
 from cli import exit_codes
-from cli.context import CliContext
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # `swamp top --once` imports neither argparse nor typing (docs/events.md)
+    import argparse
+    from types import SimpleNamespace
+    from typing import Any
+
+    from cli.context import CliContext
 
 NAME = "top"
 HELP = "a compact live view: flights and waiters, running jobs, cache hit rate, busiest peers"
@@ -29,6 +34,10 @@ LEAVE = "\x1b[?25h\x1b[?1049l"
 HOME, CLEAR_LINE, CLEAR_BELOW = "\x1b[H", "\x1b[K", "\x1b[J"
 
 
+OPTIONS = {"-n": "iterations", "--iterations": "iterations", "-d": "interval", "--interval": "interval",
+           "--peers": "peers"}
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--once", action="store_true", help="print one frame and exit")
     parser.add_argument("-n", "--iterations", type=int, default=None, metavar="N",
@@ -36,6 +45,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-d", "--interval", type=float, default=1.0, metavar="SECONDS",
                         help="seconds between refreshes (default 1)")
     parser.add_argument("--peers", type=int, default=10, metavar="N", help="how many peers to show (default 10)")
+
+
+def parse_quick(words: list[str]) -> SimpleNamespace | None:
+    """The options above without argparse (what `configure` gives, for the same words); None for
+    anything else (help, a bad value, an unknown word), which the runner then leaves to argparse."""
+    from types import SimpleNamespace
+
+    values: dict[str, Any] = {"once": False, "iterations": None, "interval": 1.0, "peers": 10}
+    convert = {"iterations": int, "interval": float, "peers": int}
+    rest = list(words)
+    while rest:
+        word = rest.pop(0)
+        if word == "--once":
+            values["once"] = True
+            continue
+        name, sep, value = word.partition("=") if word.startswith("--") else (word, "", "")
+        if name not in OPTIONS or (not sep and not rest):
+            return None
+        if not sep:
+            value = rest.pop(0)
+        try:
+            values[OPTIONS[name]] = convert[OPTIONS[name]](value)
+        except ValueError:
+            return None
+    return SimpleNamespace(**values)
 
 
 # -- rendering (pure: a snapshot and a size in, lines out) ------------------------------------------

@@ -204,3 +204,31 @@ def test_the_cache_hit_rate_covers_the_last_minute_of_reads(daemon: DaemonProces
         cache = other.call("daemon.top")["cache"]
     assert (cache["reads"], cache["hits"]) == (overall["requests"], overall["hits"]) == (4, 3)
     assert cache["hit_ratio"] == 0.75 and cache["window"] == 60
+
+
+@pytest.mark.parametrize("words", [[], ["--once"], ["-n", "3"], ["--iterations=2", "-d", "0.5"],
+                                   ["--peers", "0", "--once"], ["--interval=2", "--peers=3", "-n", "1"]])
+def test_the_quick_reading_of_options_matches_argparse(words: list[str]) -> None:
+    import argparse
+
+    from cli.commands import top
+
+    parser = argparse.ArgumentParser()
+    top.configure(parser)
+    assert vars(top.parse_quick(words)) == vars(parser.parse_args(words))
+
+
+@pytest.mark.parametrize("words", [["-h"], ["--help"], ["--bogus"], ["-n"], ["-n", "x"], ["extra"], ["--once=1"]])
+def test_anything_else_is_left_to_argparse(words: list[str]) -> None:
+    from cli.commands import top
+
+    assert top.parse_quick(words) is None
+
+
+def test_top_once_imports_no_argparse_and_no_typing(daemon: DaemonProcess, tmp_path: Path) -> None:
+    from tests.server.test_cli_hot_path import heavy, imported_modules
+
+    modules = imported_modules(["top", "--once"], daemon.env, str(tmp_path))
+    assert "cli.commands.top" in modules
+    assert not {"argparse", "typing", "json", "socket"} & modules
+    assert heavy(modules) == set()
