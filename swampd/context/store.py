@@ -16,21 +16,46 @@ in-process `--no-daemon` CLI) are serialized by the transaction.
 
 from __future__ import annotations
 
+import errno
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
 import diskcache
 import orjson
 
-from swampd.errors import Conflict, LockTimeout, TooLarge
+from swampd.errors import BackendUnavailable, Conflict, LockTimeout, TooLarge
 from swampd.storage.hottier import BytesDisk
 
 SEQ_KEY = "#seq"
 BYTES_KEY = "#bytes"
+
+
+class ContextDisk(BytesDisk):
+    """The bytes-only Disk that can take back the value files of a write that did not commit.
+
+    diskcache writes a large value's file before its row, and keeps neither a half-written file
+    (a full disk) nor the file of a row whose transaction rolled back: this Disk records the files
+    it writes, so the store removes them when the transaction does not commit.
+    """
+
+    def __init__(self, directory: str, **kwargs: Any) -> None:
+        super().__init__(directory, **kwargs)
+        self.written: list[str] = []
+
+    def _write(self, full_path: str, iterator: Any, mode: str, encoding: str | None = None) -> Any:
+        try:
+            size = super()._write(full_path, iterator, mode, encoding)
+        except OSError:
+            with suppress(OSError):
+                os.remove(full_path)
+            raise
+        self.written.append(full_path)
+        return size
 
 
 def store_key(scope: str, key: str) -> str:
@@ -71,24 +96,50 @@ class Item:
 
 class ContextStore:
     def __init__(self, directory: str, *, max_store_bytes: int) -> None:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        os.chmod(directory, 0o700)
         self.directory = directory
         self.max_store_bytes = max_store_bytes
-        self._cache = diskcache.Cache(directory, disk=BytesDisk, eviction_policy="none", cull_limit=0,
-                                      statistics=False)
+        try:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            os.chmod(directory, 0o700)
+            self._cache = diskcache.Cache(directory, disk=ContextDisk, eviction_policy="none", cull_limit=0,
+                                          statistics=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise self._unavailable("cannot be opened", exc) from None
         self._write_lock = threading.Lock()
+
+    def _unavailable(self, what: str, exc: BaseException) -> BackendUnavailable:
+        """A full, read-only or broken store dir, said in one line (never "internal error")."""
+        if isinstance(exc, OSError):
+            cause = errno.errorcode.get(exc.errno or 0, "error")
+        elif isinstance(exc, sqlite3.Error) and "full" in str(exc):
+            cause = "ENOSPC"  # SQLite's "database or disk is full"
+        else:
+            cause = f"sqlite: {exc}"
+        room = " (no space left)" if cause in ("ENOSPC", "EDQUOT") else ""
+        return BackendUnavailable(f"the context store {self.directory} {what}{room}: {cause}", cause=cause)
 
     def close(self) -> None:
         self._cache.close()
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
-        try:
-            with self._write_lock, self._cache.transact():
-                yield
-        except diskcache.Timeout:
-            raise LockTimeout("the context store is locked by another process; try again") from None
+        with self._write_lock:
+            written = self._cache.disk.written
+            written.clear()
+            try:
+                with self._cache.transact():
+                    yield  # an exception rolls the whole transaction back: nothing of the write is kept
+            except BaseException as exc:
+                for path in written:  # nor any value file it wrote
+                    with suppress(OSError):
+                        os.remove(path)
+                if isinstance(exc, diskcache.Timeout):
+                    raise LockTimeout("the context store is locked by another process; try again") from None
+                if isinstance(exc, (OSError, sqlite3.Error)):
+                    raise self._unavailable("cannot be written", exc) from None
+                raise
+            finally:
+                written.clear()
 
     # -- reads ---------------------------------------------------------------------------------
 
