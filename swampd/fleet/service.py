@@ -126,9 +126,9 @@ class FleetService:
     async def aclose(self) -> None:
         """Close every session and stop the task group."""
         with anyio.CancelScope(shield=True):
-            for session in list(self._sessions.values()):
+            sessions, self._sessions = list(self._sessions.values()), {}
+            for session in sessions:
                 await session.aclose("the daemon is stopping")
-            self._sessions.clear()
             host, self._host = self._host, None
             if host is None:
                 return
@@ -283,8 +283,9 @@ class FleetService:
             return session
 
     def _session_lost(self, session: SshSession) -> None:
-        if self._sessions.get(session.name) is session:
-            del self._sessions[session.name]
+        if self._sessions.get(session.name) is not session:
+            return  # closed on purpose (idle, removed, replaced, the daemon stopping) or never opened
+        del self._sessions[session.name]
         if session.name in self._states and session.hello:
             self._set_state(session.name, state="down", session=False, checked_at=time.time(),
                             error={"kind": "backend_unavailable", "message": session.lost_reason})

@@ -190,3 +190,27 @@ def test_a_token_in_the_config_file_is_refused_at_start(daemon_env, swampd_home:
     with pytest.raises(RuntimeError) as exc:
         DaemonProcess(swampd_home, daemon_env).start(timeout=15)
     assert "token_secret" in str(exc.value) and "sekrit-value" not in str(exc.value)
+
+
+class TestMonitor:
+    """Open sessions are pinged every ping_interval and closed after session_idle unused seconds."""
+
+    @pytest.fixture
+    def daemon_env(self, daemon_env: dict[str, str], swampd_home: Path) -> dict[str, str]:
+        config = swampd_home / "config.toml"
+        config.write_text(config.read_text().replace("ping_interval = 0\n", "ping_interval = 1\nsession_idle = 4\n"))
+        return daemon_env
+
+    def test_an_open_session_is_pinged_then_closed_when_idle(self, daemon, sshd) -> None:
+        with daemon.client() as client:
+            client.subscribe(["fleet"])
+            daemon.call("fleet.call", {"host": "remote", "method": "rpc.echo", "params": {"value": 1}})
+            first = events_of(client, "fleet", lambda d: d["name"] == "remote" and d["state"] == "up")
+            pinged = events_of(client, "fleet", lambda d: d["name"] == "remote" and d["state"] == "up"
+                               and d["checked_at"] > first["checked_at"])
+            assert pinged["session"] is True
+            closed = events_of(client, "fleet", lambda d: d["name"] == "remote" and d["session"] is False)
+        assert closed["state"] == "up"  # closed for being idle, not because the host went away
+        [state] = [h for h in daemon.call("fleet.list")["hosts"] if h["name"] == "remote"]
+        assert state["session"] is False
+        assert daemon.call("fleet.call", {"host": "remote", "method": "rpc.echo", "params": {"value": 2}}) == 2
