@@ -20,7 +20,6 @@ Rules (see docs/jobs.md and reference/prior-art.md §3 for the pitfalls they avo
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import itertools
 import json
@@ -35,6 +34,7 @@ import anyio
 import orjson
 
 from swampd.errors import CallFailed, InvalidParams, ShuttingDown, SwampdError
+from swampd.taskhost import TaskHost
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
@@ -175,8 +175,7 @@ class Coalescer:
     ) -> None:
         self._publish = publish or (lambda topic, data: None)
         self._tg = task_group
-        self._host: asyncio.Task[None] | None = None
-        self._stop = anyio.Event()
+        self._host = TaskHost("swampd fan-out")
         self._flights: dict[str, Flight] = {}
         self._waiter_ids = itertools.count(1)
         self.calls_total = 0
@@ -190,38 +189,20 @@ class Coalescer:
     # lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the daemon-owned task group in a host task of its own.
-
-        The host task (not the caller's task) owns the group, so `aclose()` may be called
-        from any task, inside any cancel scope.
-        """
+        """Open the daemon-owned task group in a host task of its own (swampd/taskhost.py), so
+        `aclose()` may be called from any task, inside any cancel scope."""
         if self._tg is not None:
             return
-        ready = anyio.Event()
-        stop = anyio.Event()
-
-        async def host() -> None:
-            async with anyio.create_task_group() as tg:
-                self._tg = tg
-                ready.set()
-                await stop.wait()
-                tg.cancel_scope.cancel()
-
-        self._stop = stop
-        self._host = asyncio.get_running_loop().create_task(host(), name="swampd fan-out")
-        await ready.wait()
+        self._tg = await self._host.start()
 
     async def aclose(self) -> None:
         """Cancel every flight (its waiters get `CallFailed`) and stop the task group."""
         for flight in list(self._flights.values()):
             self._cancel_flight(flight, "the daemon is shutting down")
-        host, self._host = self._host, None
-        if host is None:
+        if self._host.group is None:
             return
         self._tg = None
-        self._stop.set()
-        with anyio.CancelScope(shield=True):
-            await host
+        await self._host.aclose()
 
     async def __aenter__(self) -> Coalescer:
         await self.start()

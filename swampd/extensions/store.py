@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from swampd.atomic_file import fsync_dir, write_atomic
 from swampd.errors import Conflict, InvalidInput, InvalidParams, NotFound, PermissionDenied, SwampdError
 from swampd.extensions import sources
 from swampd.extensions.archive import copy_tree, extract_archive
@@ -97,33 +98,6 @@ class Entry:
         }
 
 
-def _write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
-    tmp = f"{path}.{uuid.uuid4().hex[:8]}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(os.path.dirname(path))
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _finalize_tree(root: str) -> None:
     """fsync every file and make it read-only (as swamp does for pulled manifests)."""
     for dirpath, _dirs, files in os.walk(root):
@@ -135,7 +109,7 @@ def _finalize_tree(root: str) -> None:
             finally:
                 os.close(fd)
             os.chmod(path, 0o444)
-        _fsync_dir(dirpath)
+        fsync_dir(dirpath)
 
 
 def _os_error(operation: str, exc: OSError) -> SwampdError:
@@ -278,7 +252,7 @@ class ExtensionStore:
                 record = self._build_record(content, origin)
                 os.chmod(staging, 0o755)
                 encoded = json.dumps(record, indent=2, sort_keys=True).encode()
-                _write_atomic(os.path.join(staging, RECORD_FILE), encoded, 0o444)
+                write_atomic(os.path.join(staging, RECORD_FILE), encoded, 0o444)
                 _finalize_tree(content)
                 if self.after_staging is not None:
                     self.after_staging(staging)
@@ -357,7 +331,7 @@ class ExtensionStore:
                     break
                 except FileNotFoundError:  # a concurrent remove pruned the empty parent
                     continue
-            _fsync_dir(os.path.dirname(final))
+            fsync_dir(os.path.dirname(final))
         return self._result(Entry(name, version, final, record), status)
 
     def _result(self, entry: Entry, status: str) -> dict[str, Any]:
@@ -469,7 +443,7 @@ class ExtensionStore:
         return data
 
     def _write_links(self, data: dict[str, Any]) -> None:
-        _write_atomic(self.links_file, json.dumps(data, indent=2, sort_keys=True).encode(), 0o600)
+        write_atomic(self.links_file, json.dumps(data, indent=2, sort_keys=True).encode(), 0o600)
 
     def linked_projects(self) -> dict[str, list[str]]:
         """`{name@version: [project, ...]}`: what the link registry recorded and the project's
@@ -526,7 +500,7 @@ class ExtensionStore:
             mode = stat.S_IMODE(os.stat(path).st_mode)
         except FileNotFoundError:
             mode = 0o644
-        _write_atomic(path, data, mode)
+        write_atomic(path, data, mode)
 
     @_translate_os_errors
     def link(self, project: str, specs: list[str] | None = None) -> dict[str, Any]:

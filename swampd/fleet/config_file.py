@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from swampd.atomic_file import write_atomic
 from swampd.errors import Conflict, InvalidInput, NotFound
 
 
@@ -100,23 +101,10 @@ def _locked(path: str) -> Iterator[str]:
 
 def _write(path: str, text: str) -> None:
     try:
-        mode = os.stat(path).st_mode & 0o777
+        mode = os.stat(path).st_mode & 0o777  # the user's file keeps its mode
     except FileNotFoundError:
         mode = 0o600
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_atomic(path, text.encode("utf-8"), mode)
 
 
 def _cut(text: str, path: str, kind: str, name: str) -> str:

@@ -39,6 +39,7 @@ from swampd.fleet.settings import (
     host_entry,
     serve_entry,
 )
+from swampd.taskhost import TaskHost
 
 log = logging.getLogger("swampd.fleet")
 
@@ -84,9 +85,7 @@ class FleetService:
         self._states: dict[str, EntryState] = {n: EntryState(n, e.kind) for n, e in entries.items()}
         self._sessions: dict[str, SshSession] = {}
         self._connect_locks: dict[str, anyio.Lock] = {}
-        self._tg: TaskGroup | None = None
-        self._host: asyncio.Task[None] | None = None
-        self._stop = anyio.Event()
+        self._host = TaskHost("swampd fleet")
         self._start_lock = anyio.Lock()
         self._background: set[asyncio.Task[None]] = set()
         missing = _missing("extensions")
@@ -105,22 +104,10 @@ class FleetService:
     async def start(self) -> None:
         """Open the task group that hosts session readers and the monitor (once)."""
         async with self._start_lock:
-            if self._tg is not None:
+            if self._host.group is not None:
                 return
-            ready = anyio.Event()
-            stop = anyio.Event()
-
-            async def host() -> None:
-                async with anyio.create_task_group() as tg:
-                    self._tg = tg
-                    tg.start_soon(self._monitor)
-                    ready.set()
-                    await stop.wait()
-                    tg.cancel_scope.cancel()
-
-            self._stop = stop
-            self._host = asyncio.get_running_loop().create_task(host(), name="swampd fleet")
-            await ready.wait()
+            tg = await self._host.start()
+            tg.start_soon(self._monitor)
             await self.inbox.start()
 
     async def aclose(self) -> None:
@@ -129,18 +116,13 @@ class FleetService:
             sessions, self._sessions = list(self._sessions.values()), {}
             for session in sessions:
                 await session.aclose("the daemon is stopping")
-            host, self._host = self._host, None
-            if host is None:
-                return
-            self._tg = None
-            self._stop.set()
-            await host
+            await self._host.aclose()
 
     async def _group(self) -> TaskGroup:
-        if self._tg is None:
+        if self._host.group is None:
             await self.start()
-        assert self._tg is not None
-        return self._tg
+        assert self._host.group is not None
+        return self._host.group
 
     def spawn(self, fn: Callable[[], Any]) -> None:
         """Run `fn()` in the fleet's task group, in the background (from sync code on the loop)."""

@@ -18,6 +18,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from swampd.atomic_file import write_atomic
 from swampd.errors import BackendUnavailable, InvalidInput, NotFound
 from swampd.vault import envelope
 from swampd.vault.keys import KeyCache, Material, load_material
@@ -67,20 +68,7 @@ def _mkdirs_0700(path: str, stop: str) -> None:
 
 def atomic_write(path: str, text: str) -> None:
     """Write `text` to a 0600 temp file beside `path`, fsync, rename over `path`."""
-    tmp = f"{path}.tmp.{os.getpid()}.{os.urandom(4).hex()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, text.encode("utf-8"), 0o600, sync_dir=False)
 
 
 class LocalEncryptionVault:

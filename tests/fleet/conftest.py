@@ -133,3 +133,13 @@ def events_of(client: Any, topic: str, predicate: Any, timeout: float = 30.0) ->
         params = note.get("params") or {}
         if note.get("method") == "events.event" and params.get("topic") == topic and predicate(params["data"]):
             return params["data"]
+
+
+def replies_to(client: Any, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Every reply to `ids`, in whatever order they arrive (Client.wait_reply drops the others)."""
+    replies: dict[int, dict[str, Any]] = {}
+    while len(replies) < len(ids):
+        message = client.read_message()
+        if isinstance(message, dict) and message.get("id") in ids:
+            replies[message["id"]] = message
+    return replies

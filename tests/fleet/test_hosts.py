@@ -12,7 +12,7 @@ import pytest
 from swampd import protocol
 from swampd.client import RpcError
 from tests.conftest import wait_until
-from tests.fleet.conftest import OTHER_PROTOCOL, events_of
+from tests.fleet.conftest import OTHER_PROTOCOL, events_of, replies_to
 
 
 def accepted_logins(sshd) -> int:
@@ -44,16 +44,6 @@ def test_concurrent_first_calls_share_one_connect(daemon, sshd) -> None:
         replies = replies_to(client, ids)
     assert [replies[i].get("result", replies[i]) for i in ids] == list(range(8))
     assert accepted_logins(sshd) == before + 1
-
-
-def replies_to(client, ids: list[int]) -> dict[int, dict]:
-    """Every reply to `ids`, in whatever order they arrive."""
-    replies: dict[int, dict] = {}
-    while len(replies) < len(ids):
-        message = client.read_message()
-        if isinstance(message, dict) and message.get("id") in ids:
-            replies[message["id"]] = message
-    return replies
 
 
 def test_an_unreachable_host_is_reported_clearly(daemon) -> None:

@@ -11,6 +11,7 @@ import pytest
 from swampd.client import RpcError
 from swampd.jobs.process import group_members
 from tests.conftest import wait_until
+from tests.fleet.conftest import replies_to
 
 
 def remote(daemon, method: str, params: dict | None = None):
@@ -73,11 +74,7 @@ def test_identical_concurrent_runs_for_one_target_coalesce(daemon, remote_home) 
         wait_until(lambda: any(c["waiters"] == 5 for c in daemon.call("calls.inflight")["calls"]), 60,
                    "five waiters on one flight")
         gate.touch()
-        replies = {}
-        while len(replies) < len(ids):
-            message = client.read_message()
-            if isinstance(message, dict) and message.get("id") in ids:
-                replies[message["id"]] = message
+        replies = replies_to(client, ids)
     records = [replies[i]["result"] for i in ids]
     assert {r["id"] for r in records} == {records[0]["id"]} and records[0]["state"] == "succeeded"
     assert records[0]["result"]["modelName"] == "hello"

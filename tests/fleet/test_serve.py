@@ -18,6 +18,7 @@ import pytest
 
 from swampd.client import RpcError
 from tests.conftest import wait_until
+from tests.fleet.conftest import replies_to
 from tests.fleet.serve_world import REAL_SWAMP, ServeWorld
 
 pytestmark = [pytest.mark.slow, pytest.mark.keyring]
@@ -158,11 +159,7 @@ def test_identical_dispatches_coalesce(serve_daemon, world: ServeWorld) -> None:
     params = {"kind": "swamp", "target": "swamp", "model": "echoer", "method": "execute"}
     with serve_daemon.client() as client:
         ids = [client.request("jobs.submit", params) for _ in range(4)]
-        replies = {}
-        while len(replies) < len(ids):
-            message = client.read_message()
-            if isinstance(message, dict) and message.get("id") in ids:
-                replies[message["id"]] = message
+        replies = replies_to(client, ids)
     records = [replies[i]["result"] for i in ids]
     assert len({r["id"] for r in records}) < len(ids)  # some joined a flight in the air
     assert runs_on_disk(world) == before + len({r["id"] for r in records})
