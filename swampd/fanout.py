@@ -144,21 +144,41 @@ class Flight:
     joined_total: int = 1
     held: bool = False
     """Held by the daemon (a detached job): it runs on when every waiter has left."""
+    detail: str | None = None
+    """What the work is, for people: a command job's command line, say."""
+    origin: str = "client"
+    """`client` when a client's call started it; `job` for a detached job a client submitted
+    (held by the daemon); `daemon` for the daemon's own work (hot-tier reads and revalidations)."""
+    joined: dict[int, float] = field(default_factory=dict)
+    """waiter -> time.monotonic() when it joined (per-peer wait time)."""
 
     @property
     def age(self) -> float:
         return time.monotonic() - self.started_monotonic
 
     def describe(self) -> dict[str, Any]:
+        """The flight for `calls.inflight`. `peers` lists client processes only (each with how
+        long it has waited and its parent); waiters without a peer are the daemon's own and
+        are counted in `internal_waiters`, never listed as null."""
+        now = time.monotonic()
+        peers = []
+        for waiter, peer in self.waiters.items():
+            if peer is not None:
+                joined = self.joined.get(waiter, self.started_monotonic)
+                peers.append({**peer.describe(), "waited": round(now - joined, 3)})
         return {
             "key": self.key,
             "method": self.method,
             "model": self.model,
+            "detail": self.detail,
+            "origin": self.origin,
+            "internal": self.origin == "daemon" and not peers,
             "started": self.started,
             "age": round(self.age, 3),
             "waiters": len(self.waiters),
+            "internal_waiters": len(self.waiters) - len(peers),
             "held": self.held,
-            "peers": [p.describe() if p is not None else None for p in self.waiters.values()],
+            "peers": peers,
         }
 
 
@@ -221,6 +241,7 @@ class Coalescer:
         method: str,
         model: str | None = None,
         peer: Peer | None = None,
+        detail: str | None = None,
     ) -> T:
         """Run `fn` once for every overlapping caller with this `key`; share its outcome.
 
@@ -232,7 +253,8 @@ class Coalescer:
         self.calls_total += 1
         flight = self._flights.get(key)
         if flight is None:
-            flight = self._launch(key, fn, method=method, model=model)
+            flight = self._launch(key, fn, method=method, model=model, detail=detail,
+                                  origin="client" if peer is not None else "daemon")
             waiter = self._add_waiter(flight, peer)
             self._emit("call.started", flight, peer=peer)
         else:
@@ -269,7 +291,8 @@ class Coalescer:
         )
 
     def hold(
-        self, key: str, fn: Callable[[], Awaitable[Any]], *, method: str, model: str | None = None
+        self, key: str, fn: Callable[[], Awaitable[Any]], *, method: str, model: str | None = None,
+        detail: str | None = None,
     ) -> Flight:
         """Join or start the flight `key` on the daemon's behalf: it runs on without waiters.
 
@@ -280,17 +303,18 @@ class Coalescer:
             raise ShuttingDown("the fan-out coordinator is not running")
         flight = self._flights.get(key)
         if flight is None:
-            flight = self._launch(key, fn, method=method, model=model)
+            flight = self._launch(key, fn, method=method, model=model, detail=detail, origin="job")
             self._emit("call.started", flight, held=True)
         flight.held = True
         return flight
 
     def _launch(
-        self, key: str, fn: Callable[[], Awaitable[Any]], *, method: str, model: str | None
+        self, key: str, fn: Callable[[], Awaitable[Any]], *, method: str, model: str | None,
+        detail: str | None = None, origin: str = "client",
     ) -> Flight:
         assert self._tg is not None
         flight = Flight(key=key, method=method, model=model, started=time.time(),
-                        started_monotonic=time.monotonic())
+                        started_monotonic=time.monotonic(), detail=detail, origin=origin)
         self._flights[key] = flight
         self.flights_total += 1
         self._tg.start_soon(self._execute, flight, fn, name=f"flight {method} {key[:12]}")
@@ -299,10 +323,12 @@ class Coalescer:
     def _add_waiter(self, flight: Flight, peer: Peer | None) -> int:
         waiter = next(self._waiter_ids)
         flight.waiters[waiter] = peer
+        flight.joined[waiter] = time.monotonic()
         return waiter
 
     def _detach(self, flight: Flight, waiter: int) -> None:
         peer = flight.waiters.pop(waiter, None)
+        flight.joined.pop(waiter, None)
         self.detached_total += 1
         self._emit("call.left", flight, peer=peer)
         if not flight.waiters and not flight.held:
@@ -402,12 +428,14 @@ class Coalescer:
             "key": flight.key,
             "method": flight.method,
             "model": flight.model,
+            "detail": flight.detail,
+            "origin": flight.origin,
             "waiters": len(flight.waiters),
             "age": round(flight.age, 3),
             **extra,
         }
         if peer is not None:
-            data["peer"] = {"pid": peer.pid, "cmdline": peer.cmdline}  # /proc read once per connection
+            data["peer"] = peer.describe()  # pid, command line and parent: /proc read once per connection
         try:
             self._publish(TOPIC, data)
         except Exception:

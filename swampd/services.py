@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from swampd.fanout import Coalescer
     from swampd.fleet.service import FleetService
     from swampd.front.service import FrontService
+    from swampd.history import History
     from swampd.jobs.manager import JobManager
     from swampd.storage.control import CacheControl
     from swampd.storage.data import DataService
@@ -217,6 +218,21 @@ class Services:
         self._closers.append(service)
         return service
 
+    @cached_property
+    def history(self) -> History:
+        """The last hour of the daemon's counters, sampled once a second (`stats.history`)."""
+        from swampd.history import History
+
+        history = History(self._counters)
+        self._closers.append(history)
+        return history
+
+    def _counters(self) -> tuple[int, int, int]:
+        """requests_total, cache hits, cache reads: without building the data service."""
+        data = self.__dict__.get("data")
+        hits, reads = data.stats.totals() if data is not None else (0, 0)
+        return self.state.requests_total, hits, reads
+
     def busy_reasons(self) -> list[str]:
         """Why the daemon must not exit on idle now (empty when it may)."""
         reasons = []
@@ -241,7 +257,7 @@ class Services:
             if start is not None:
                 await start()
 
-    eager: tuple[str, ...] = ("fanout", "jobs", "extensions", "fleet", "front")
+    eager: tuple[str, ...] = ("fanout", "jobs", "extensions", "fleet", "front", "history")
     """Subsystems built and started at boot rather than on first use."""
 
     async def aclose(self) -> None:

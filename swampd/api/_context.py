@@ -20,6 +20,8 @@ class Peer:
     uid: int | None
     gid: int | None
     _cmdline: str | None = field(default=None, repr=False)
+    _ppid: int | None = field(default=None, repr=False)
+    _parent_cmdline: str | None = field(default=None, repr=False)
 
     @property
     def cmdline(self) -> str:
@@ -28,8 +30,20 @@ class Peer:
             self._cmdline = read_cmdline(self.pid)
         return self._cmdline
 
+    @property
+    def ppid(self) -> int | None:
+        """The peer's parent pid (the agent that ran it), from /proc; None when gone."""
+        if self._ppid is None:
+            self._ppid = read_ppid(self.pid)
+        return self._ppid or None
+
     def describe(self) -> dict[str, Any]:
-        return {"pid": self.pid, "uid": self.uid, "cmdline": self.cmdline}
+        """pid, uid, command line, and the parent process (pid and command line) that ran it."""
+        ppid = self.ppid
+        if self._parent_cmdline is None:
+            self._parent_cmdline = read_cmdline(ppid) if ppid else ""
+        return {"pid": self.pid, "uid": self.uid, "cmdline": self.cmdline, "ppid": ppid,
+                "parent_cmdline": self._parent_cmdline}
 
 
 def read_cmdline(pid: int | None) -> str:
@@ -41,6 +55,21 @@ def read_cmdline(pid: int | None) -> str:
     except OSError:
         return ""
     return raw.replace(b"\0", b" ").decode("utf-8", "replace").strip()
+
+
+def read_ppid(pid: int | None) -> int:
+    """The parent pid of `pid` from /proc/PID/stat (0 when unknown or gone)."""
+    if not pid:
+        return 0
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rpartition(b")")[2].split()
+    except OSError:
+        return 0
+    try:
+        return int(fields[1])
+    except (IndexError, ValueError):
+        return 0
 
 
 class Connection:

@@ -22,6 +22,7 @@ are written there, and cancelling it cancels the remote run.
 from __future__ import annotations
 
 import os
+import shlex
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -202,11 +203,12 @@ class JobManager:
         method = f"jobs.{job_kind.value}"
         if on_job is not None:
             on_job(job.id)
+        detail = shlex.join(map(str, spec.get("argv") or [])) if job_kind is JobKind.COMMAND else None
         if not wait:
             job.detached = True
-            self._coalescer.hold(key, fn, method=method, model=job.model)
+            self._coalescer.hold(key, fn, method=method, model=job.model, detail=detail)
             return self._view(job)
-        return await self._wait_flight(job, key, fn, method, peer)
+        return await self._wait_flight(job, key, fn, method, peer, detail)
 
     def _new_job(self, kind: JobKind, spec: dict[str, Any], key: str | None, *,
                  detached: bool) -> Job:
@@ -230,9 +232,10 @@ class JobManager:
         return job
 
     async def _wait_flight(self, job: Job, key: str, fn: Callable[[], Any], method: str,
-                           peer: Peer | None) -> dict[str, Any]:
+                           peer: Peer | None, detail: str | None = None) -> dict[str, Any]:
         try:
-            return await self._coalescer.run(key, fn, method=method, model=job.model, peer=peer)
+            return await self._coalescer.run(key, fn, method=method, model=job.model, peer=peer,
+                                             detail=detail)
         except CallFailed as exc:
             if not exc.data.get("cancelled"):
                 raise

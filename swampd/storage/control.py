@@ -3,22 +3,47 @@
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 from typing import Any
 
 import orjson
+import yaml
 
 from swampd.errors import InvalidParams
 from swampd.storage.base import Blob, StoreDown
 from swampd.storage.data import DataService
 from swampd.storage.layout import DataRef, load_metadata
-from swampd.storage.repos import RepoHandle, resolve_model_id, store_id
+from swampd.storage.repos import RepoHandle, looks_like_uuid, resolve_model_id, store_id
 from swampd.storage.stats import TOPIC
 from swampd.workers import run_sync
 
 BACKEND_BY_PREFIX = {"fi": "filesystem", "s3": "s3", "po": "postgres"}
 MAX_PAGE = 1000
+PREFETCH_KEEP_SECONDS = 600
+MODEL_NAMES_TTL = 60.0
+MAX_MODEL_FILES = 5000
+
+
+def read_model_names(repo_path: str) -> dict[str, str]:
+    """model id -> name from `models/{type}/{name}.yaml` (swamp's model definitions)."""
+    names: dict[str, str] = {}
+    root = os.path.join(repo_path, "models")
+    seen = 0
+    for folder, _, files in os.walk(root):
+        for file in files:
+            if not file.endswith(".yaml") or seen >= MAX_MODEL_FILES:
+                continue
+            seen += 1
+            try:
+                with open(os.path.join(folder, file), encoding="utf-8") as fh:
+                    definition = yaml.safe_load(fh) or {}
+            except (OSError, yaml.YAMLError, UnicodeDecodeError):
+                continue
+            if isinstance(definition, dict) and isinstance(definition.get("id"), str):
+                names[definition["id"]] = str(definition.get("name") or file[: -len(".yaml")])
+    return names
 
 
 class Prefetch:
@@ -38,6 +63,7 @@ class Prefetch:
         self.bytes = 0
         self.errors = 0
         self.started = time.time()
+        self.ended: float | None = None
         self._cancel = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"swampd-prefetch-{job_id}", daemon=True)
 
@@ -49,7 +75,8 @@ class Prefetch:
 
     def describe(self) -> dict[str, Any]:
         return {"id": self.id, "repo": self.handle.name, "state": self.state, "total": self.total,
-                "done": self.done, "fetched": self.fetched, "bytes": self.bytes, "errors": self.errors}
+                "done": self.done, "fetched": self.fetched, "bytes": self.bytes, "errors": self.errors,
+                "prefix": self.prefix, "started": self.started, "ended": self.ended}
 
     def _emit(self) -> None:
         self.data.publish(TOPIC, {"type": "cache.prefetch", **self.describe()})
@@ -95,6 +122,7 @@ class Prefetch:
         except Exception:  # noqa: BLE001 - reported as a failed prefetch, never a crash
             self.state = "failed"
             self.errors += 1
+        self.ended = time.time()
         self._emit()
 
 
@@ -102,6 +130,7 @@ class CacheControl:
     def __init__(self, data: DataService) -> None:
         self.data = data
         self._ids = itertools.count(1)
+        self._names: dict[str, tuple[float, dict[str, str]]] = {}
 
     # -- stats -------------------------------------------------------------------------------
 
@@ -121,9 +150,14 @@ class CacheControl:
             entry["bytes"] = per_bytes.get(kind, 0)
         snap["overall"].update(
             items=hot.count, bytes=hot.volume, max_size=hot.settings.size_limit, evictions=hot.evictions,
+            evictions_manual=self.data.stats.manual_evictions,
             eviction_policy=hot.settings.eviction_policy, staleness=self.data.settings.staleness,
             coalescer=self.data.coalescer_kind, write_failures=self.data.cache_write_failures,
         )
+        now = time.time()
+        for job_id, job in list(self.data.prefetches.items()):  # finished ones are kept 10 minutes
+            if job.ended is not None and now - job.ended > PREFETCH_KEEP_SECONDS:
+                self.data.prefetches.pop(job_id, None)
         snap["prefetches"] = [p.describe() for p in self.data.prefetches.values()]
         return snap
 
@@ -143,14 +177,39 @@ class CacheControl:
         page = []
         now = time.time()
         stores = {store_id(s): s for s in self.data.repos.stores()}
+        handles = {h.store_id: h for h in self.data.repos.opened()}
         for key in matched[offset:offset + limit]:
             meta = self.data.hot.meta(key) or {}
             mutable = bool(meta.get("mutable"))
-            store = stores.get(key.split("/", 1)[0])
+            sid, _, path = key.partition("/")
+            store = stores.get(sid)
             stale = mutable and (store is None or not self.data._fresh(key, store))
-            page.append({"key": key, "size": meta.get("size"), "age": round(now - meta.get("stored", now), 3),
-                         "backend": meta.get("backend"), "mutable": mutable, "stale": stale})
+            counts = self.data.stats.item_counts(key)
+            entry = {"key": key, "size": meta.get("size"), "age": round(now - meta.get("stored", now), 3),
+                     "backend": meta.get("backend"), "mutable": mutable, "stale": stale,
+                     "reads": counts[0] if counts else 0, "hits": counts[1] if counts else 0}
+            parts = path.split("/")
+            handle = handles.get(sid)
+            if len(parts) >= 4 and parts[0] == "data" and handle is not None:
+                # data/{type...}/{modelId}/{name}/...: the model id sits before the data name
+                for i in range(2, len(parts) - 1):
+                    name = self._model_name(handle, parts[i])
+                    if name is not None:
+                        entry["model_name"] = name
+                        break
+            page.append(entry)
         return {"total": len(matched), "offset": offset, "limit": limit, "keys": page}
+
+    def _model_name(self, handle: RepoHandle, model_id: str) -> str | None:
+        """A model's name from its id (the repo's `models/**.yaml`, read at most once a minute)."""
+        if not looks_like_uuid(model_id):
+            return None
+        cached = self._names.get(handle.path)
+        if cached is None or time.monotonic() - cached[0] > MODEL_NAMES_TTL:
+            names = {mid: name for (_, name), (mid, _) in handle.model_ids.items()}
+            names.update(read_model_names(handle.path))
+            cached = self._names[handle.path] = (time.monotonic(), names)
+        return cached[1].get(model_id)
 
     # -- evict -------------------------------------------------------------------------------
 
@@ -181,6 +240,7 @@ class CacheControl:
                     raise InvalidParams("type is required with model")
                 ref = DataRef.of(model_type, resolve_model_id(handle, model_type, str(model)), "x")
                 count = self._evict_prefix(self.data.key(handle, ref.model_dir + "/"))
+        self.data.stats.evicted_by_request(count)
         self.data.stats.flush()
         self.data.publish(TOPIC, {"type": "cache.evicted", "count": count})
         return {"evicted": count}

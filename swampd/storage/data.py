@@ -438,10 +438,11 @@ class DataService:
         content, path, raw_cached = await self._content(handle, ref, resolved, metadata, want_path=as_path)
         cached = meta_cached and raw_cached
         kind = handle.store.kind
+        item = self.key(handle, ref.version_dir(resolved))
         if cached:
-            self.stats.hit(kind, stale=stale)
+            self.stats.hit(kind, stale=stale, item=item)
         else:
-            self.stats.miss(kind)
+            self.stats.miss(kind, item=item)
         reply: dict[str, Any] = {
             "repo": handle.name, "type": ref.type, "model_id": ref.model_id, "name": ref.name,
             "version": resolved, "metadata": metadata, "content_type": metadata.get("contentType"),

@@ -224,6 +224,10 @@ class RepoRegistry:
                 out.append({"name": name, "path": self._entries[name]["path"], "error": error})
         return out
 
+    def opened(self) -> list[RepoHandle]:
+        """The repos whose datastores are open already (no I/O)."""
+        return list(self._handles.values())
+
     def handles(self) -> list[RepoHandle]:
         return [self.get(n) for n in sorted(self._entries)]
 

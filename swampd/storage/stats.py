@@ -12,6 +12,7 @@ from swampd.rates import RECENT_WINDOW, RollingCounter
 
 Publish = Callable[[str, dict[str, Any]], None]
 TOPIC = "cache"
+MAX_ITEMS = 10_000
 
 
 def percentile(samples: list[float], q: float) -> float | None:
@@ -56,6 +57,8 @@ class CacheStats:
         self.publish = publish
         self._evictions = evictions or (lambda: 0)
         self._evictions_seen = 0
+        self.manual_evictions = 0
+        self.items: dict[str, tuple[int, int]] = {}
         self.backends: dict[str, BackendStats] = {}
         self._interval = 1.0 / events_per_second if events_per_second > 0 else float("inf")
         self._lock = threading.Lock()
@@ -70,19 +73,35 @@ class CacheStats:
             stats = self.backends.setdefault(kind, BackendStats())
         return stats
 
-    def hit(self, kind: str, *, stale: bool = False) -> None:
+    def hit(self, kind: str, *, stale: bool = False, item: str | None = None) -> None:
         b = self.backend(kind)
         b.requests += 1
         b.hits += 1
         if stale:
             b.stale_served += 1
+        if item is not None:
+            self._count_item(item, 1)
         self._note("stale" if stale else "hits")
 
-    def miss(self, kind: str) -> None:
+    def miss(self, kind: str, *, item: str | None = None) -> None:
         b = self.backend(kind)
         b.requests += 1
         b.misses += 1
+        if item is not None:
+            self._count_item(item, 0)
         self._note("misses")
+
+    def _count_item(self, item: str, hit: int) -> None:
+        """Reads and hits per data version (`{store}/data/.../{version}`), the most recent MAX_ITEMS."""
+        with self._lock:
+            reads, hits = self.items.pop(item, (0, 0))
+            self.items[item] = (reads + 1, hits + hit)  # re-inserted: the dict stays in recency order
+            if len(self.items) > MAX_ITEMS:
+                self.items.pop(next(iter(self.items)), None)
+
+    def item_counts(self, key: str) -> tuple[int, int] | None:
+        """(reads, hits) of the data version a cache key belongs to (None: not read since start)."""
+        return self.items.get(key.rsplit("/", 1)[0]) if "/" in key else None
 
     def backend_call(self, kind: str, seconds: float, *, ok: bool) -> None:
         b = self.backend(kind)
@@ -94,6 +113,10 @@ class CacheStats:
     def evicted(self, count: int) -> None:
         if count:
             self._note("evictions", count)
+
+    def evicted_by_request(self, count: int) -> None:
+        """Keys an operator evicted (`cache.evict`); size evictions are the hot tier's own count."""
+        self.manual_evictions += count
 
     def _note(self, what: str, count: int = 1) -> None:
         """Aggregate; publish at most `events_per_second` `cache.activity` events."""
@@ -135,6 +158,11 @@ class CacheStats:
             reads, hits = self._recent_reads.total(), self._recent_hits.total()
         return {"window": RECENT_WINDOW, "reads": reads, "hits": hits,
                 "hit_ratio": round(hits / reads, 4) if reads else None}
+
+    def totals(self) -> tuple[int, int]:
+        """(hits, requests) over every backend: cheap, for the once-a-second history."""
+        backends = list(self.backends.values())
+        return sum(b.hits for b in backends), sum(b.requests for b in backends)
 
     def snapshot(self) -> dict[str, Any]:
         per = {kind: b.snapshot() for kind, b in sorted(self.backends.items())}

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
@@ -77,6 +77,23 @@ def hook_is_stale(hook: dict[str, Any], now: datetime | None = None) -> bool:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return ((now or datetime.now(UTC)) - when).total_seconds() * 1000 >= ttl_ms
+
+
+def hook_schedule(hook: dict[str, Any]) -> dict[str, Any]:
+    """When a refresh hook last ran and when it is due (never its command: it may hold a token)."""
+    ttl_ms = hook.get("ttlMs")
+    last = hook.get("lastRefreshedAt")
+    due: str | None = None
+    if last and isinstance(ttl_ms, int | float) and not isinstance(ttl_ms, bool):
+        try:
+            when = datetime.fromisoformat(str(last).replace("Z", "+00:00"))
+        except ValueError:
+            when = None
+        if when is not None:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            due = (when + timedelta(milliseconds=float(ttl_ms))).isoformat().replace("+00:00", "Z")
+    return {"ttlMs": ttl_ms, "lastRefreshedAt": last, "dueAt": due, "stale": hook_is_stale(hook)}
 
 
 def format_ttl_ms(ms: int) -> str:
@@ -355,6 +372,13 @@ class VaultService:
                 meta["rotatedAt"] = entry.get("rotated_at")
                 meta["version"] = entry.get("version")
                 meta["labels"] = entry.get("labels", {})
+        if meta.get("hasRefreshHook"):
+            try:
+                hook = target.backend.get_refresh_hook(key)
+            except SwampdError:
+                hook = None  # a locked or unreadable hook: the flag alone says there is one
+            if isinstance(hook, dict):
+                meta["refresh"] = hook_schedule(hook)
         return meta
 
     # -- values ----------------------------------------------------------------------

@@ -263,6 +263,57 @@ async def test_inflight_lists_waiting_peers() -> None:
     assert "python" in flight["peers"][0]["cmdline"] or "pytest" in flight["peers"][0]["cmdline"]
 
 
+async def test_the_daemons_own_flights_are_internal_never_null_peers() -> None:
+    """A hot-tier read runs without a client peer: no `null` in peers (the console died on it)."""
+    import os
+
+    gate = anyio.Event()
+
+    async def work() -> int:
+        await gate.wait()
+        return 1
+
+    me = Peer(pid=os.getpid(), uid=os.getuid(), gid=os.getgid())
+    async with Coalescer() as co:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: co.run("hot:k", work, method="data.read", model="m"))
+            await wait_until(lambda: co.get("hot:k") is not None)
+            tg.start_soon(lambda: co.run("hot:k", work, method="data.read", model="m", peer=me))
+            tg.start_soon(lambda: co.run("job:1", work, method="jobs.command", peer=me, detail="sleep 20"))
+            await wait_until(lambda: len(co.get("hot:k").waiters) == 2 and co.get("job:1") is not None)
+            await anyio.sleep(0.01)
+            listing = {f["key"]: f for f in co.inflight()}
+            gate.set()
+    hot, job = listing["hot:k"], listing["job:1"]
+    assert None not in hot["peers"] and None not in job["peers"]
+    assert hot["origin"] == "daemon" and hot["internal_waiters"] == 1 and hot["waiters"] == 2
+    assert not hot["internal"]  # a client joined it: it is no longer only the daemon's
+    assert [p["pid"] for p in hot["peers"]] == [os.getpid()]
+    peer = hot["peers"][0]
+    assert peer["ppid"] == os.getppid() and peer["waited"] > 0
+    assert isinstance(peer["parent_cmdline"], str)
+    assert job["origin"] == "client" and job["detail"] == "sleep 20" and not job["internal"]
+
+
+async def test_a_flight_only_the_daemon_waits_on_is_internal() -> None:
+    gate = anyio.Event()
+
+    async def work() -> int:
+        await gate.wait()
+        return 1
+
+    async with Coalescer() as co:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: co.run("hot:k", work, method="data.latest"))
+            co.hold("job:2", work, method="jobs.command", detail="sleep 20")
+            await wait_until(lambda: co.get("hot:k") is not None)
+            listing = {f["key"]: f for f in co.inflight()}
+            gate.set()
+    assert listing["hot:k"]["internal"] and listing["hot:k"]["peers"] == []
+    job = listing["job:2"]  # a detached job: a client asked for it, nobody waits
+    assert job["origin"] == "job" and not job["internal"] and job["detail"] == "sleep 20"
+
+
 async def test_run_refused_when_not_started() -> None:
     async def work() -> int:
         return 1

@@ -118,7 +118,7 @@ async def test_keys_evict_and_paging(repos_factory: RepoFactory, service: Any) -
     page = control.keys(repo, offset=0, limit=4)
     assert page["total"] == 9 and len(page["keys"]) == 4
     entry = page["keys"][0]
-    assert set(entry) == {"key", "size", "age", "backend", "mutable", "stale"}
+    assert set(entry) == {"key", "size", "age", "backend", "mutable", "stale", "reads", "hits"}
     rest = control.keys(repo, offset=4, limit=100)["keys"]
     assert {k["key"] for k in page["keys"]}.isdisjoint(k["key"] for k in rest)
     assert control.evict(repo, key=f"data/t/{MODEL}/a/1/raw")["evicted"] == 1

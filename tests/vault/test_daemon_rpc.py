@@ -84,3 +84,17 @@ def test_vaults_of_registered_repos_are_found_by_name(daemon, repo: Repo, tmp_pa
         with pytest.raises(RpcError) as err:
             c.call("vault.get", {"vault": "dev", "key": "REG_K", "repo": "nosuchrepo", "reveal": True})
         assert err.value.kind == "not_found"
+
+
+def test_list_says_when_a_refresh_hook_is_due_never_its_command(daemon, repo: Repo, secret_service: str) -> None:
+    command = "printf token-in-the-hook-command"
+    with daemon.client() as c:
+        c.call("vault.put", {"vault": "dev", "key": "R", "value": "v", "repo": repo.root,
+                             "refresh_command": command, "refresh_ttl": 3600})
+        c.call("vault.get", {"vault": "dev", "key": "R", "repo": repo.root, "reveal": True})  # runs the hook
+        listing = c.call("vault.list", {"vault": "dev", "repo": repo.root})
+    keys = {k["key"]: k for v in listing["vaults"] for k in v["keys"]}
+    hook = keys["R"]["refresh"]
+    assert hook["ttlMs"] == 3_600_000 and hook["lastRefreshedAt"] and hook["stale"] is False
+    assert hook["dueAt"] > hook["lastRefreshedAt"]
+    assert "token-in-the-hook-command" not in repr(listing)
