@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -22,13 +23,16 @@ from tui import format as fmt
 from tui import settings as dash_settings
 from tui.datasource import DataSource
 from tui.help import HelpScreen
-from tui.messages import ConnectionChanged, EventsArrived, Fetched, LogLines
+from tui.messages import ConnectionChanged, EventsArrived, Fetched, LogEnded, LogLines
 from tui.palette import DashCommands
 from tui.screens import PANES, JobsPane, OverviewPane, Pane
+from tui.screens.base import PARAMS
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.prompt import PromptScreen
+from tui.widgets.table import theme_style
 
 PaneT = TypeVar("PaneT", bound=Pane)
+
 MUTATING_METHODS = frozenset({"calls.cancel", "jobs.cancel", "cache.evict", "cache.prefetch", "vault.rotate",
                               "vault.lock", "vault.unlock"})
 EVENT_BATCH_SECONDS = 0.25
@@ -40,6 +44,8 @@ APP_KEYS = [
     ("/", "filter the table of this pane"), ("enter", "detail of the selected row (jobs: with the live log)"),
     ("escape", "close the filter or the detail"), ("p", "pause / resume live updates"),
     ("+ / -", "refresh interval up / down (1 s minimum)"), ("ctrl+r", "refresh now"),
+    ("< / >", "sort by the column left / right of the current one (a header click too)"),
+    ("I", "invert the sort order (each pane keeps its own)"),
     ("s", "start the daemon when it is not running"), ("ctrl+p", "command palette: every action, pane, theme"),
     ("?", "this help"), ("q", "quit"),
 ]
@@ -118,12 +124,16 @@ class DashApp(App[None]):
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         if self._theme_warning:
             self.notify(self._theme_warning, severity="warning")
-        self.pane(OverviewPane).seed(self.source.history())
         self._draw_status()
         self.refresh_panes([p.NAME for p in PANES])
         if self.live:
             self._timer = self.set_interval(self.refresh_seconds, self._on_tick)
             self.follow_events()
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Notifications carry daemon data (keys, messages): text, never markup, unless asked."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def on_unmount(self) -> None:
         self._stop.set()
@@ -191,7 +201,7 @@ class DashApp(App[None]):
     def _fetch(self, plans: dict[str, list[tuple[str, Any]]]) -> None:
         results: dict[str, dict[str, Any]] = {}
         for name, calls in plans.items():
-            got: dict[str, Any] = {}
+            got: dict[str, Any] = {PARAMS: dict(calls)}  # what was asked: a late reply can tell it is late
             for method, params in calls:
                 try:
                     got[method] = self.source.call(method, params)
@@ -263,12 +273,13 @@ class DashApp(App[None]):
         by_topic: dict[str, list[dict[str, Any]]] = {}
         for event in message.events:
             by_topic.setdefault(str(event.get("topic")), []).append(event)
+        active = self.active_pane().NAME
         for pane in self.panes():
             mine = [e for t in pane.TOPICS for e in by_topic.get(t, [])]
             if not mine:
                 continue
             self.dirty.add(pane.NAME)
-            if not self.paused:
+            if not self.paused and pane.NAME == active:  # a hidden pane re-reads when shown
                 try:
                     pane.on_events(mine)
                 except Exception as exc:  # noqa: BLE001 - an odd event must not take the console down
@@ -283,6 +294,9 @@ class DashApp(App[None]):
     def _connection_changed(self, message: ConnectionChanged) -> None:
         before = self.connected
         self.connected = message.up
+        for pane in self.panes():
+            pane.set_stale(not message.up)
+        self.pane(OverviewPane).set_connected(message.up)
         if message.up and before is False:
             self.notify("reconnected to the daemon")
             self.refresh_panes([p.NAME for p in self.panes()])
@@ -294,21 +308,28 @@ class DashApp(App[None]):
     # -- status line -----------------------------------------------------------------------
 
     def _draw_status(self) -> None:
+        """Badges first (a narrow terminal cuts the end of the line, never the state)."""
         status = self._status
-        parts = [f"[b]swampd {status.get('version', '?')}[/b]", f"pid {status.get('pid', '-')}"]
-        if isinstance(status.get("uptime"), int | float):
-            parts.append(f"up {fmt.duration(status['uptime'])}")
-        parts.append(str(status.get("socket") or self.source.label))
         state = "paused" if self.paused else ("live" if self.connected is not False else "disconnected")
-        parts.append(f"[reverse] {state} [/reverse]")
-        parts.append(f"refresh {self.refresh_seconds:g}s")
+        tone = {"live": "ok", "paused": "warn", "disconnected": "bad"}[state]
+        line = Text.assemble((f" {state} ", f"reverse bold {theme_style(self.theme_variables, tone)}".strip()))
         if self.read_only:
-            parts.append("[reverse] read-only [/reverse]")
-        self.query_one("#status", Static).update("  ·  ".join(parts))
+            line.append(" ")
+            line.append(" read-only ", style="reverse")
+        line.append(f"  swampd {status.get('version', '?')}", style="bold")
+        parts = [f"pid {status.get('pid', '-')}"]
+        if isinstance(status.get("uptime"), int | float) and not isinstance(status.get("uptime"), bool):
+            parts.append(f"up {fmt.duration(status['uptime'])}")
+        parts.append(f"refresh {self.refresh_seconds:g}s")
+        parts.append(str(status.get("socket") or self.source.label))
+        line.append("  ·  " + "  ·  ".join(parts))
+        line.no_wrap, line.overflow = True, "ellipsis"
+        self.query_one("#status", Static).update(line)
         banner = self.query_one("#banner", Static)
         if self.connected is False:
             was = f" (was pid {status.get('pid')})" if status.get("pid") else ""
-            banner.update(f"daemon not running{was} — press s to start; reconnecting by itself when it is back")
+            banner.update(Text(f"daemon not running{was} — press s to start; reconnecting by itself when it is back; "
+                               "what shows is the last the daemon said"))
             banner.display = True
         else:
             banner.display = False
@@ -432,19 +453,26 @@ class DashApp(App[None]):
     @work(thread=True, group="log")
     def _follow_log(self, job_id: str, stop: threading.Event) -> None:
         try:
-            for lines in self.source.follow_log(job_id, stop):
+            for lines, live in self.source.follow_log(job_id, stop):
                 if stop.is_set():
                     return
-                self.post_message(LogLines(job_id, lines))
+                self.post_message(LogLines(job_id, lines, live))
         except RpcError as exc:
             self.call_from_thread(self.notify, exc.message, title="log", severity="error")
         except DaemonUnavailable:
-            return
+            pass
+        self.post_message(LogEnded(job_id))
 
     def on_log_lines(self, message: LogLines) -> None:
         try:
-            self.pane(JobsPane).append_log(message.job_id, message.lines)
+            self.pane(JobsPane).append_log(message.job_id, message.lines, message.live)
         except NoMatches:  # shutting down: the panes are already gone
+            return
+
+    def on_log_ended(self, message: LogEnded) -> None:
+        try:
+            self.pane(JobsPane).log_ended(message.job_id)
+        except NoMatches:
             return
 
     # -- palette and themes ----------------------------------------------------------------
@@ -480,6 +508,9 @@ class DashApp(App[None]):
         getattr(pane, f"action_{action}")()
 
     def _theme_changed(self, theme: Theme) -> None:
+        for pane in self.panes():
+            pane.retone()
+        self._draw_status()
         if self.config_file is None or theme.name == self._saved_theme:
             return
         try:

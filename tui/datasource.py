@@ -41,7 +41,9 @@ class DataSource(Protocol):
         Raises DaemonUnavailable when the daemon goes away."""
         ...
 
-    def follow_log(self, job_id: str, stop: threading.Event) -> Iterator[list[str]]: ...
+    def follow_log(self, job_id: str, stop: threading.Event) -> Iterator[tuple[list[str], bool]]:
+        """Yield (lines, live): a finished job's tail once (live False), or its lines as they come."""
+        ...
 
     def start(self) -> None:
         """Start the daemon (the `s` key when none is running)."""
@@ -50,10 +52,6 @@ class DataSource(Protocol):
     def close(self) -> None: ...
 
     def now(self) -> float: ...
-
-    def history(self) -> list[tuple[float, float]]:
-        """Seed samples (hit ratio %, requests/s) for the charts; the live source has none."""
-        ...
 
 
 class LiveSource:
@@ -124,12 +122,12 @@ class LiveSource:
         finally:
             client.close()
 
-    def follow_log(self, job_id: str, stop: threading.Event) -> Iterator[list[str]]:
+    def follow_log(self, job_id: str, stop: threading.Event) -> Iterator[tuple[list[str], bool]]:
         client = self._connect()
         try:
             state = client.call("jobs.get", {"id": job_id}).get("state")
             if state not in ("queued", "running"):
-                yield list(client.call("jobs.logs", {"id": job_id, "tail": 500}).get("lines") or [])
+                yield _lines(client.call("jobs.logs", {"id": job_id, "tail": 500})), False
                 return
             # follow streams the log from its first line (the Log widget keeps the last 2,000)
             request_id = client.request("jobs.logs", {"id": job_id, "follow": True})
@@ -140,7 +138,7 @@ class LiveSource:
                 except TimeoutError:
                     continue
                 if message.get("method") == "jobs.log":
-                    yield list((message.get("params") or {}).get("lines") or [])
+                    yield _lines(message.get("params")), True
                 elif message.get("id") == request_id:
                     return
         except (OSError, ValueError) as exc:
@@ -154,8 +152,10 @@ class LiveSource:
     def now(self) -> float:
         return time.time()
 
-    def history(self) -> list[tuple[float, float]]:
-        return []
+
+def _lines(reply: Any) -> list[str]:
+    lines = reply.get("lines") if isinstance(reply, dict) else None
+    return [str(line) for line in lines] if isinstance(lines, list) else []
 
 
 class FixedSource:
@@ -170,7 +170,6 @@ class FixedSource:
         *,
         now: float = 1_795_000_000.0,
         label: str = "/run/user/1000/swampd/swampd.sock",
-        history: list[tuple[float, float]] | None = None,
         logs: dict[str, list[str]] | None = None,
     ) -> None:
         self.results = results
@@ -178,7 +177,6 @@ class FixedSource:
         self.calls: list[tuple[str, Any]] = []
         self.requests_made = 0
         self._now = now
-        self._history = history or []
         self._logs = logs or {}
         self._lock = threading.Lock()
 
@@ -198,8 +196,8 @@ class FixedSource:
         while not stop.wait(0.2):
             yield None
 
-    def follow_log(self, job_id: str, stop: threading.Event) -> Iterator[list[str]]:
-        yield list(self._logs.get(job_id, []))
+    def follow_log(self, job_id: str, stop: threading.Event) -> Iterator[tuple[list[str], bool]]:
+        yield list(self._logs.get(job_id, [])), False
 
     def start(self) -> None:
         return None
@@ -209,6 +207,3 @@ class FixedSource:
 
     def now(self) -> float:
         return self._now
-
-    def history(self) -> list[tuple[float, float]]:
-        return list(self._history)

@@ -43,11 +43,10 @@ def ratio(value: Any) -> str:
 
 def stamp(value: Any) -> str:
     """An epoch or ISO time as a short UTC stamp (tests see the same text on any host)."""
-    if isinstance(value, str):
-        return value.replace("T", " ")[:19]
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(value))
+    when = epoch(value)
+    if when is None:
+        return "-" if not isinstance(value, str) or not value else value.replace("T", " ")[:19]
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(when))
 
 
 def short(text: Any, width: int) -> str:
@@ -59,3 +58,52 @@ def number(value: Any) -> str:
     if not isinstance(value, int | float) or isinstance(value, bool):
         return "-"
     return f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
+
+
+def ago(value: Any, now: float) -> str:
+    """How long ago an epoch or ISO time was ("3m04s"); "-" when unknown."""
+    when = epoch(value)
+    return "-" if when is None else duration(max(0.0, now - when))
+
+
+def until(value: Any, now: float) -> str:
+    """"in 3h02m", "now" or "3m04s overdue" for an epoch or ISO time; "-" when unknown."""
+    when = epoch(value)
+    if when is None:
+        return "-"
+    if when <= now:
+        return "due now" if now - when < 1 else f"{duration(now - when)} overdue"
+    return f"in {duration(when - now)}"
+
+
+def epoch(value: Any) -> float | None:
+    """An epoch float from an epoch number or an ISO-8601 string (`Z` allowed)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and value:
+        from datetime import UTC, datetime
+
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.timestamp()
+    return None
+
+
+def pairs(value: Any) -> str:
+    """A mapping as `k=v, k2=v2` (not a Python dict repr); lists joined by spaces."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={pairs(v) if isinstance(v, dict | list) else v}" for k, v in value.items()) or "-"
+    if isinstance(value, list):
+        return " ".join(map(str, value)) or "-"
+    return "-" if value is None or value == "" else str(value)
+
+
+JOB_TONES = {"running": "active", "queued": "info", "succeeded": "ok", "failed": "bad", "cancelled": "off",
+             "lost": "bad"}
+"""Job state -> cell tone (tui.widgets.table.TONES: the theme picks the colour)."""

@@ -31,7 +31,18 @@ class ConnectionChanged(Message):
 
 
 class LogLines(Message):
-    def __init__(self, job_id: str, lines: list[str]) -> None:
+    """Lines of a job's log; `live` when they were streamed (not a finished job's tail)."""
+
+    def __init__(self, job_id: str, lines: list[str], live: bool = True) -> None:
         super().__init__()
         self.job_id = job_id
         self.lines = lines
+        self.live = live
+
+
+class LogEnded(Message):
+    """The log stream of a job ended (the job did, or the daemon went away)."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__()
+        self.job_id = job_id

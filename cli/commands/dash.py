@@ -49,4 +49,5 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     app = DashApp(LiveSource(ctx.paths), read_only=args.read_only, theme=args.theme, refresh=refresh,
                   config_file=ctx.paths.config_file)
     app.run()
-    return exit_codes.OK
+    # Textual restores the terminal on any exception and sets return_code 1: say so to the shell.
+    return app.return_code or exit_codes.OK

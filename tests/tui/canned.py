@@ -31,8 +31,29 @@ JOBS = [
 ]
 
 FLIGHT_KEY = "7f3a9c0d2b1e4f5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c"
-PEERS = [{"pid": 40100 + i, "uid": 1000, "cmdline": f"swamp run web-fleet plan --arg region=eu-west-1 # agent {i}"}
+PEERS = [{"pid": 40100 + i, "uid": 1000, "cmdline": f"swamp run web-fleet plan --arg region=eu-west-1 # agent {i}",
+          "ppid": 39000 + i % 4, "parent_cmdline": f"claude --agent infra-{i % 4}", "waited": 42.5 - i}
          for i in range(20)]
+
+def _history(params: dict[str, Any] | None) -> dict[str, Any]:
+    """stats.history as the daemon answers it: 60 s window, a dip from 95 % to 85 %, one empty bucket."""
+    window = int((params or {}).get("window", 60))
+    points = int((params or {}).get("points", 60))
+    step = window / points
+    out = []
+    for i in range(points):
+        ratio = None if i == 20 else (0.95 if i < points // 2 else 0.85)
+        reads = 0 if ratio is None else 40
+        out.append({"t": NOW - window + (i + 1) * step, "seconds": step, "reads": reads,
+                    "hits": round(reads * (ratio or 0)), "hit_ratio": ratio,
+                    "requests_per_s": 40.0 + (i * 13) % 50})
+    return {"window": window, "step": step, "now": NOW, "covered": float(window), "daemon_started": NOW - 8000,
+            "points": out, "overall": {"t": NOW, "seconds": float(window), "reads": 2360, "hits": 2124,
+                                       "hit_ratio": 0.9, "requests_per_s": 63.2}}
+
+
+LOGS = {JOBS[0]["id"]: [f"[web-fleet.plan] step {i}: planning host web-{i}" for i in range(12)]}
+
 
 RESULTS: dict[str, Any] = {
     "daemon.status": {"pid": 4242, "version": "0.1.0", "protocol": 1, "started_at": NOW - 8000, "uptime": 8000.0,
@@ -102,15 +123,12 @@ RESULTS: dict[str, Any] = {
     "cache.evict": {"evicted": 1},
     "cache.prefetch": {"id": "prefetch-2", "state": "running", "topic": "cache"},
     "vault.rotate": {"vault": "host", "key": "GITHUB_TOKEN", "source": "policy", "version": 5},
+    "stats.history": _history,
 }
-
-HISTORY = [(80.0 + (i * 7) % 19, 40.0 + (i * 13) % 50) for i in range(60)]
-LOGS = {JOBS[0]["id"]: [f"[web-fleet.plan] step {i}: planning host web-{i}" for i in range(12)]}
-
 
 def fixed_source(**overrides: Any) -> FixedSource:
     results = {**RESULTS, **overrides}
-    return FixedSource({k: v for k, v in results.items() if v is not None}, now=NOW, history=HISTORY, logs=LOGS)
+    return FixedSource({k: v for k, v in results.items() if v is not None}, now=NOW, logs=LOGS)
 
 
 def missing(method: str) -> RpcError:

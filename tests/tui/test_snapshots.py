@@ -84,3 +84,45 @@ class TestThemes:
     @pytest.mark.parametrize("theme", ["light", "high-contrast"])
     def test_overview_in_theme(self, snap_compare: Any, snapshot_app: Any, theme: str) -> None:
         assert snap_compare(snapshot_app(theme=theme), terminal_size=SIZE, run_before=steps())
+
+    @pytest.mark.parametrize("theme", ["dark", "light", "high-contrast"])
+    def test_job_states_in_theme(self, snap_compare: Any, snapshot_app: Any, theme: str) -> None:
+        """running, queued, succeeded, failed and cancelled each in the theme's own colour."""
+        assert snap_compare(snapshot_app(theme=theme), terminal_size=SIZE, run_before=steps("4"))
+
+    @pytest.mark.parametrize("theme", ["dark", "light", "high-contrast"])
+    def test_drift_and_daemon_gone_in_theme(self, snap_compare: Any, snapshot_app: Any, theme: str) -> None:
+        async def gone(pilot: Pilot[Any]) -> None:
+            pilot.app.post_message(ConnectionChanged(False, "no daemon at /run/user/1000/swampd/swampd.sock"))
+
+        assert snap_compare(snapshot_app(theme=theme), terminal_size=SIZE, run_before=steps("6", "V", after=gone))
+
+
+class TestCharts:
+    def test_hit_rate_with_axes_and_a_gap(self, snap_compare: Any, snapshot_app: Any) -> None:
+        """95 % -> 85 % on a 0-100 % axis with time labels; the empty bucket is a gap, not a zero."""
+        assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=steps())
+
+    def test_fifteen_minute_window(self, snap_compare: Any, snapshot_app: Any) -> None:
+        assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=steps("w"))
+
+    def test_history_not_available(self, snap_compare: Any, snapshot_app: Any) -> None:
+        app = snapshot_app(results={"stats.history": missing("stats.history")})
+        assert snap_compare(app, terminal_size=SIZE, run_before=steps())
+
+
+LAYOUT_STEPS = {"overview": (), "cache": ("2",), "inflight": ("3",), "jobs": ("4", "enter"), "vault": ("5",),
+                "extensions": ("6",), "log": ("4", "l")}
+
+
+class TestLayouts:
+    @pytest.mark.parametrize("pane", list(LAYOUT_STEPS))
+    def test_80x24(self, snap_compare: Any, snapshot_app: Any, pane: str) -> None:
+        assert snap_compare(snapshot_app(), terminal_size=(80, 24), run_before=steps(*LAYOUT_STEPS[pane]))
+
+    @pytest.mark.parametrize("pane", list(LAYOUT_STEPS))
+    def test_220x60(self, snap_compare: Any, snapshot_app: Any, pane: str) -> None:
+        assert snap_compare(snapshot_app(), terminal_size=(220, 60), run_before=steps(*LAYOUT_STEPS[pane]))
+
+    def test_read_only_badge_at_80(self, snap_compare: Any, snapshot_app: Any) -> None:
+        assert snap_compare(snapshot_app(read_only=True), terminal_size=(80, 24), run_before=steps("4"))

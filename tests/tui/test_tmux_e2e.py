@@ -32,7 +32,7 @@ class Tmux:
     def __init__(self, command: list[str], env: dict[str, str]) -> None:
         self.server = f"swampd-dash-{uuid.uuid4().hex[:8]}"
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items() if k.startswith(("SWAMPD_", "PATH")))
-        line = f"env {exports} {shlex.join(command)}; echo DASH-EXITED; sleep 600"
+        line = f"env {exports} {shlex.join(command)}; echo EXIT=$? DASH-EXITED; sleep 600"
         self._tmux("new-session", "-d", "-s", "dash", "-x", str(WIDTH), "-y", str(HEIGHT), line)
 
     def _tmux(self, *args: str) -> str:
@@ -118,5 +118,35 @@ def test_no_daemon_and_autostart_off_then_s_starts_one(swampd_home: Path, daemon
         with Client(resolve_paths(env).socket, timeout=10) as client:
             assert client.call("daemon.hello")["pid"] == pid
             client.call("daemon.stop")
+    finally:
+        term.close()
+
+
+def test_an_exception_leaves_the_terminal_clean_and_exits_non_zero(daemon: Any, tmp_path: Path) -> None:
+    """Any bug that escapes must not leave the terminal in the alternate screen or exit 0.
+
+    The fault is made on purpose (the `?` action raises) because the console catches every one
+    we know how to cause; it stands in for whatever unexpected exception comes next.
+    """
+    script = tmp_path / "crashing_dash.py"
+    script.write_text(
+        "import sys\n"
+        "from tui.app import DashApp\n"
+        "def boom(self):\n"
+        "    raise RuntimeError('an unexpected bug')\n"
+        "DashApp.action_help = boom\n"
+        "from cli.main import main\n"
+        "sys.exit(main(['dash', '--refresh', '1']))\n")
+    import sys
+
+    term = Tmux([sys.executable, str(script)], {**daemon.env, "TERM": "xterm-256color"})
+    try:
+        term.wait(lambda s: "1 Overview" in s, "the console")
+        term.keys("?")
+        screen = term.wait(lambda s: "DASH-EXITED" in s, "the console exiting")
+        assert "RuntimeError" in screen and "an unexpected bug" in screen
+        code = term._tmux("display-message", "-p", "-t", "dash", "#{alternate_on} #{mouse_any_flag} #{cursor_flag}")
+        assert code.split() == ["0", "0", "1"]  # main screen, mouse reporting off, cursor shown
+        assert "EXIT=1" in screen
     finally:
         term.close()

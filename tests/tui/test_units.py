@@ -78,7 +78,7 @@ class CountingTable(LiveTable):
         self.ops: list[tuple[str, Any]] = []
 
     def update_cell(self, row_key: Any, column_key: Any, value: Any, *, update_width: bool = False) -> None:
-        self.ops.append(("update", (str(row_key), str(column_key), value)))
+        self.ops.append(("update", (str(row_key), str(column_key), str(value))))
         super().update_cell(row_key, column_key, value, update_width=update_width)
 
     def add_row(self, *cells: Any, **kwargs: Any) -> Any:
@@ -113,7 +113,7 @@ async def test_live_table_touches_only_what_changed() -> None:
         table.set_filter("")
         assert table.row_count == 1000
         table.update_fields("k0001", b="z")
-        assert table.get_row("k0001") == [1, "z"]
+        assert [str(c) for c in table.get_row("k0001")] == ["1", "z"]
         await pilot.pause()
 
 
@@ -158,4 +158,91 @@ async def test_a_cell_that_grows_widens_its_column() -> None:
         await pilot.pause()
         table.sync({"a": ("a", "cancelled")})
         await pilot.pause()
-        assert table.columns[ColumnKey("state")].content_width >= len("cancelled")
+        assert table.columns[ColumnKey("state")].width >= len("cancelled")
+
+
+@pytest.mark.anyio
+async def test_the_cursor_stays_on_its_row_as_rows_come_and_go() -> None:
+    """Newest first: every insert lands above the cursor; the highlight must follow its key."""
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LiveTable([("id", "id"), ("n", "n")], id="t", order=lambda key, row: -int(key))
+
+    async with Host().run_test() as pilot:
+        table = pilot.app.query_one(LiveTable)
+        rows = {str(i): (str(i), i) for i in range(1, 6)}
+        table.sync(rows)
+        table.move_cursor(row=2)
+        assert table.cursor_key() == "3"
+        for new in range(6, 9):  # inserts above the cursor, one by one and in a batch
+            rows[str(new)] = (str(new), new)
+            table.upsert(str(new), rows[str(new)])
+            assert table.cursor_key() == "3"
+        rows.update({"9": ("9", 9), "10": ("10", 10)})
+        table.sync(rows)
+        assert table.cursor_key() == "3" and table.visible_keys()[0] == "10"
+        del rows["10"], rows["9"]  # removals above it
+        table.sync(rows)
+        assert table.cursor_key() == "3"
+        table.set_sort("n", reverse=False)  # a new order moves the row, not the cursor's key
+        assert table.cursor_key() == "3" and table.visible_keys()[0] == "1"
+        table.set_filter("3")
+        table.set_filter("")
+        assert table.cursor_key() == "3"
+        await pilot.pause()
+
+
+@pytest.mark.anyio
+async def test_sort_by_any_column_typed_and_sticky() -> None:
+    from tui.widgets.table import Cell
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LiveTable([("id", "id"), ("took", "duration")], id="t")
+
+    async with Host().run_test() as pilot:
+        table = pilot.app.query_one(LiveTable)
+        table.focus()
+        rows = {"a": ("a", Cell("9.0s", sort=9.0)), "b": ("b", Cell("1m02s", sort=62.0)),
+                "c": ("c", Cell("-", sort=None))}
+        table.sync(rows)
+        await pilot.press("greater_than_sign", "greater_than_sign")  # sort by `duration`, ascending
+        assert table.sort_by == "took" and table.visible_keys() == ["c", "a", "b"]
+        await pilot.press("I")
+        assert table.visible_keys() == ["b", "a", "c"]
+        rows["d"] = ("d", Cell("2h00m", sort=7200.0))
+        table.sync(rows)  # the choice stays as rows change
+        assert table.visible_keys() == ["d", "b", "a", "c"]
+        assert "duration ▼" in str(table.columns[next(iter(k for k in table.columns if k.value == "took"))].label)
+        await pilot.click(LiveTable, offset=(2, 0))  # a header click sorts by that column
+        await pilot.pause()
+        assert table.sort_by == "id" and table.visible_keys() == ["a", "b", "c", "d"]
+
+
+@pytest.mark.anyio
+async def test_columns_take_the_width_there_is() -> None:
+    from tui.widgets.table import Col
+
+    long = "swamp run web-fleet plan --arg region=eu-west-1 --arg " + "x" * 150
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LiveTable([Col("id", "id"), Col("cmd", "command", flex=True, min=10),
+                             Col("pid", "pid", drop=2), Col("extra", "extra", drop=1)], id="t")
+
+    app = Host()
+    async with app.run_test(size=(200, 20)) as pilot:
+        table = app.query_one(LiveTable)
+        table.sync({"a": ("job1", long, 31337, "something")})
+        await pilot.pause()
+        wide = table.columns[next(k for k in table.columns if k.value == "cmd")].width
+        assert wide > 120 and len(table.columns) == 4  # far more than 40 characters
+        await pilot.resize_terminal(36, 20)
+        await pilot.pause()
+        assert [k.value for k in table.columns] == ["id", "cmd", "extra"]  # the least important went first
+        await pilot.resize_terminal(30, 20)
+        await pilot.pause()
+        assert [k.value for k in table.columns] == ["id", "cmd"]
+        narrow = table.columns[next(k for k in table.columns if k.value == "cmd")].width
+        assert 10 <= narrow < 30

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
@@ -16,6 +17,18 @@ if TYPE_CHECKING:
 
 Results = dict[str, Any]
 """method -> its result, or the exception it raised."""
+PARAMS = "_params"
+"""Key in a pane's fetched results: method -> the params it was called with."""
+
+CLI_ADVICE = {"run `swamp vault unlock` first": "press l on the Vault pane to unlock",
+              "`swamp vault unlock`": "l on the Vault pane"}
+"""Daemon messages written for the CLI, in the console's words."""
+
+
+def console_words(message: str) -> str:
+    for cli, console in CLI_ADVICE.items():
+        message = message.replace(cli, console)
+    return message
 
 
 class Pane(Vertical):
@@ -92,7 +105,7 @@ class Pane(Vertical):
 
     def set_empty(self, text: str) -> None:
         line = self.query_one(f"#empty-{self.NAME}", Static)
-        line.update(text)
+        line.update(Text(text))  # daemon messages are data, never markup
         line.display = bool(text)
 
     def unavailable(self, results: Results, method: str | None = None) -> bool:
@@ -109,7 +122,7 @@ class Pane(Vertical):
     def error_text(self, results: Results, method: str) -> str | None:
         error = results.get(method)
         if isinstance(error, BaseException):
-            return f"{method}: {getattr(error, 'message', None) or error}"
+            return f"{method}: {console_words(getattr(error, 'message', None) or str(error))}"
         return None
 
     def open_filter(self) -> None:
@@ -152,9 +165,22 @@ class Pane(Vertical):
         return True
 
     def focus_main(self) -> None:
+        """Focus this pane's table; a pane without one takes focus off every table, or the
+        hidden table of the pane left behind keeps it (and TabbedContent brings that pane back)."""
         table = self.table()
         if table is not None:
-            table.focus()
+            self.screen.set_focus(table)
+        else:
+            self.screen.set_focus(None)
+
+    def set_stale(self, stale: bool) -> None:
+        """The daemon is gone: what is shown is the last thing it said (dimmed, not live)."""
+        self.set_class(stale, "stale-data")
+
+    def retone(self) -> None:
+        """The theme changed: recolour what the pane coloured by state."""
+        for table in self.query(LiveTable):
+            table.retone()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.MUTATING and self.dash.read_only:

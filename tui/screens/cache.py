@@ -2,22 +2,44 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
 from tui import format as fmt
-from tui.screens.base import Pane, Results
-from tui.widgets.table import LiveTable, Row
+from tui import records as rec
+from tui.screens.base import PARAMS, Pane, Results
+from tui.widgets.table import Cell, Col, LiveTable, Row, theme_style
 
-KEY_COLUMNS = [("key", "key (in its repo)"), ("repo", "repo"), ("size", "size"), ("age", "age"), ("backend", "backend"),
-               ("stale", "stale")]
-STAT_COLUMNS = [("backend", "backend"), ("requests", "requests"), ("hits", "hits"), ("misses", "misses"),
-                ("ratio", "hit ratio"), ("stale", "stale served"), ("errors", "backend errors"),
-                ("p50", "p50 ms"), ("p95", "p95 ms"), ("items", "items"), ("bytes", "bytes")]
+KEY_COLUMNS = [Col("key", "key (in its repo; model names for ids)", flex=True, min=36), Col("repo", "repo", drop=4),
+               Col("size", "size"), Col("age", "age", drop=2), Col("hits", "hits/reads", drop=1),
+               Col("backend", "backend", drop=5), Col("stale", "stale", drop=3)]
+STAT_COLUMNS = [Col("backend", "backend"), Col("requests", "requests", drop=6), Col("hits", "hits", drop=7),
+                Col("misses", "misses", drop=8), Col("ratio", "hit ratio"), Col("stale", "stale served", drop=5),
+                Col("errors", "backend errors", drop=4), Col("p50", "p50 ms", drop=3), Col("p95", "p95 ms", drop=2),
+                Col("items", "items", drop=9), Col("bytes", "bytes", drop=1)]
 PAGE = 100
+FINISHED_PREFETCH_SECONDS = 30.0
+"""A finished prefetch's line stays this long, then goes."""
+
+
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+
+
+def display_key(path: str, model_name: str | None) -> str:
+    """`data/aws/ec2/<uuid>/state/3/raw` as `data/aws/ec2/web-1/state/3/raw` when the name is known."""
+    if not model_name:
+        return path
+    parts = path.split("/")
+    for i in range(2, len(parts) - 1):
+        if UUID.match(parts[i]):
+            parts[i] = model_name
+            break
+    return "/".join(parts)
 
 
 class CachePane(Pane):
@@ -43,7 +65,8 @@ class CachePane(Pane):
         self.key_rows: dict[str, dict[str, Any]] = {}
         self.repos_by_store: dict[str, str] = {}
         self.prefetches: dict[str, dict[str, Any]] = {}
-        self.summary_head = "[b]hot tier[/b]"
+        self.finished_at: dict[str, float] = {}
+        self.summary_head = Text("hot tier", style="bold")
 
     def compose(self) -> ComposeResult:
         yield self.filter_box()
@@ -69,79 +92,131 @@ class CachePane(Pane):
             return
         repos = results.get("repos.list")
         if isinstance(repos, list):
-            self.repos_by_store = {r.get("store_id"): r.get("name") for r in repos if isinstance(r, dict)}
+            self.repos_by_store = {rec.text(r.get("store_id")): rec.text(r.get("name")) for r in rec.dicts(repos)}
         stats = results.get("cache.stats")
         if isinstance(stats, dict):
             self._show_stats(stats)
         listing = results.get("cache.keys")
-        if isinstance(listing, dict):
-            self.total = int(listing.get("total") or 0)
-            keys = listing.get("keys") or []
-            self.key_rows = {k["key"]: k for k in keys if k.get("key")}
+        asked = rec.mapping(rec.mapping(results.get(PARAMS)).get("cache.keys"))
+        late = (asked.get("filter") or "") != self.key_filter or rec.integer(asked.get("offset")) != self.page_offset
+        if isinstance(listing, dict) and not (asked and late):  # a reply to an older filter is dropped
+            self.total = rec.integer(listing.get("total"))
+            keys = rec.dicts(listing.get("keys"))
+            self.key_rows = {rec.text(k["key"]): k for k in keys if rec.text(k.get("key"))}
             self.table().sync({k: self._row(v) for k, v in self.key_rows.items()})
             shown = f"{self.page_offset + 1}-{self.page_offset + len(keys)}" if keys else "none"
             where = f" matching {self.key_filter!r}" if self.key_filter else ""
             self.query_one("#cache-page", Static).update(
-                f"keys {shown} of {fmt.number(self.total)}{where}   ([ ] page, / filter)")
+                Text(f"keys {shown} of {fmt.number(self.total)}{where}   ([ ] page, / filter)"))
         errors = [e for e in (self.error_text(results, m) for m in self.METHODS) if e]
         empty = "the hot tier is empty" if not self.key_filter else "no key matches the filter"
         empty = "" if self.key_rows else empty
         self.set_empty("; ".join(errors) or empty)
 
     def _show_stats(self, stats: dict[str, Any]) -> None:
-        overall = stats.get("overall") or {}
-        self.summary_head = (
-            f"[b]hot tier[/b]  {fmt.number(overall.get('items'))} items, {fmt.size(overall.get('bytes'))} of "
-            f"{fmt.size(overall.get('max_size'))}, hit ratio {fmt.ratio(overall.get('hit_ratio'))}, "
-            f"evictions {fmt.number(overall.get('evictions'))}, policy {overall.get('eviction_policy', '-')}, "
-            f"staleness {overall.get('staleness', '-')}s"
-        )
-        for job in stats.get("prefetches") or []:
-            self.prefetches[str(job.get("id"))] = job
+        overall = rec.mapping(stats.get("overall"))
+        manual = overall.get("evictions_manual")
+        evictions = f"evictions {fmt.number(overall.get('evictions'))} by size"
+        if manual is not None:
+            evictions += f", {fmt.number(manual)} by request"
+        self.summary_head = Text.assemble(
+            ("hot tier", "bold"),
+            f"  {fmt.number(overall.get('items'))} items, {fmt.size(overall.get('bytes'))} of "
+            f"{fmt.size(overall.get('max_size'))}, hit ratio {fmt.ratio(overall.get('hit_ratio'))} since start, "
+            f"{evictions}, policy {rec.text(overall.get('eviction_policy'), '-')}, "
+            f"staleness {rec.text(overall.get('staleness'), '-')}s")
+        for job in rec.dicts(stats.get("prefetches")):
+            self._note_prefetch(job, announce=False)
         self._draw_summary()
-        backends = stats.get("backends") or {}
+        backends = rec.mapping(stats.get("backends"))
         self.query_one("#cache-backends", LiveTable).sync({
-            kind: (kind, fmt.number(b.get("requests")), fmt.number(b.get("hits")), fmt.number(b.get("misses")),
-                   fmt.ratio(b.get("hit_ratio")), fmt.number(b.get("stale_served")),
-                   fmt.number(b.get("backend_errors")), _ms(b.get("latency_p50_ms")),
-                   _ms(b.get("latency_p95_ms")), fmt.number(b.get("items")), fmt.size(b.get("bytes")))
-            for kind, b in backends.items()})
+            kind: (kind, b.get("requests"), b.get("hits"), b.get("misses"),
+                   Cell(fmt.ratio(b.get("hit_ratio")), sort=rec.number(b.get("hit_ratio"))), b.get("stale_served"),
+                   Cell(fmt.number(b.get("backend_errors")), sort=rec.number(b.get("backend_errors")),
+                        tone="bad" if rec.integer(b.get("backend_errors")) else ""),
+                   Cell(_ms(b.get("latency_p50_ms")), sort=rec.number(b.get("latency_p50_ms"))),
+                   Cell(_ms(b.get("latency_p95_ms")), sort=rec.number(b.get("latency_p95_ms"))),
+                   b.get("items"), Cell(fmt.size(b.get("bytes")), sort=rec.number(b.get("bytes"))))
+            for kind, b in ((k, rec.mapping(v)) for k, v in backends.items())})
 
-    def _progress(self, job: dict[str, Any]) -> str:
-        total, done = int(job.get("total") or 0), int(job.get("done") or 0)
+    def _progress(self, job: dict[str, Any]) -> Text:
+        total, done = rec.integer(job.get("total")), rec.integer(job.get("done"))
         width = 20
         filled = int(width * done / total) if total else 0
         bar = "█" * filled + "░" * (width - filled)
-        return (f"prefetch {job.get('id')} ({job.get('repo')}): {bar} {done}/{total} {job.get('state')}, "
-                f"fetched {job.get('fetched', 0)} ({fmt.size(job.get('bytes'))}), errors {job.get('errors', 0)}")
+        state = rec.text(job.get("state"), "?")
+        line = Text(f"prefetch {rec.text(job.get('id'))} ({rec.text(job.get('repo'))}"
+                    f"{': ' + rec.text(job.get('prefix')) if job.get('prefix') else ''}): {bar} {done}/{total} ")
+        tone = {"done": "ok", "failed": "bad", "cancelled": "warn"}.get(state, "active")
+        line.append(state, style=theme_style(self.app.theme_variables, tone))
+        line.append(f", fetched {rec.integer(job.get('fetched'))} ({fmt.size(job.get('bytes'))}), "
+                    f"errors {rec.integer(job.get('errors'))}")
+        if state == "done" and total == 0:
+            line.append("  — nothing matched: wrong repo or prefix?", style="bold")
+        return line
 
     def record_of(self, key: str) -> dict[str, Any] | None:
         item = self.key_rows.get(key)
         if item is None:
             return None
         store = key.split("/", 1)[0]
-        return {"repo": self.repos_by_store.get(store, store), **item}
+        return {"repo": self.repos_by_store.get(store, store), **item, "age": fmt.duration(rec.number(item.get("age")))}
 
     def _row(self, item: dict[str, Any]) -> Row:
-        store, _, path = str(item["key"]).partition("/")
-        return (fmt.short(path, 90), self.repos_by_store.get(store, store), fmt.size(item.get("size")),
-                fmt.duration(item.get("age")), item.get("backend") or "-", "stale" if item.get("stale") else "")
+        store, _, path = rec.text(item.get("key")).partition("/")
+        age = rec.number(item.get("age"))
+        reads, hits = rec.integer(item.get("reads")), rec.integer(item.get("hits"))
+        return (Cell(display_key(path, rec.text(item.get("model_name"))), sort=path),
+                self.repos_by_store.get(store, store),
+                Cell(fmt.size(item.get("size")), sort=rec.number(item.get("size"))),
+                Cell(fmt.duration(age), sort=age), Cell(f"{hits}/{reads}" if reads else "-", sort=hits),
+                rec.text(item.get("backend"), "-"), Cell("stale", tone="warn") if item.get("stale") else "")
 
     def on_events(self, events: list[dict[str, Any]]) -> None:
+        changed = False
         for event in events:
-            data = event["data"]
-            if data.get("type") == "cache.prefetch" and data.get("id"):
-                before = self.prefetches.get(data["id"], {}).get("state")
-                self.prefetches[data["id"]] = data
-                if data.get("state") != "running" and before == "running":
-                    self.dash.notify(f"prefetch {data['id']} {data.get('state')}: {data.get('fetched', 0)} fetched",
-                                     severity="error" if data.get("state") == "failed" else "information")
-        if self.prefetches:
+            data = rec.mapping(event.get("data"))
+            if data.get("type") == "cache.prefetch" and rec.text(data.get("id")):
+                self._note_prefetch(data, announce=True)
+                changed = True
+        if changed:
+            self._draw_summary()
+
+    def _note_prefetch(self, job: dict[str, Any], *, announce: bool) -> None:
+        job_id = rec.text(job.get("id"))
+        before = rec.text(self.prefetches.get(job_id, {}).get("state"))
+        state = rec.text(job.get("state"))
+        if job_id in self.finished_at and state != "running":
+            return  # already finished and (maybe) cleared: never brought back by a later stats reply
+        self.prefetches[job_id] = job
+        if state != "running":
+            self.finished_at[job_id] = self.dash.source.now()
+            if announce and before == "running":
+                total = rec.integer(job.get("total"))
+                if state == "done" and total == 0:
+                    self.dash.notify(f"prefetch {job_id} found nothing to fetch in repo {rec.text(job.get('repo'))}"
+                                     f"{' under ' + rec.text(job.get('prefix')) if job.get('prefix') else ''}",
+                                     severity="warning")
+                else:
+                    self.dash.notify(f"prefetch {job_id} {state}: {rec.integer(job.get('fetched'))} fetched",
+                                     severity="error" if state == "failed" else "information")
+
+    def tick(self) -> None:
+        now = self.dash.source.now()
+        gone = [j for j, at in self.finished_at.items()
+                if now - at > FINISHED_PREFETCH_SECONDS and j in self.prefetches]
+        for job_id in gone:
+            self.prefetches.pop(job_id, None)
+        if gone:
             self._draw_summary()
 
     def _draw_summary(self) -> None:
-        lines = [self.summary_head, *(self._progress(p) for p in self.prefetches.values())]
-        self.query_one("#cache-summary", Static).update("\n".join(lines))
+        text = self.summary_head.copy()
+        for job in self.prefetches.values():
+            text.append("\n")
+            text.append_text(self._progress(job))
+        text.no_wrap, text.overflow = True, "ellipsis"
+        self.query_one("#cache-summary", Static).update(text)
 
     # -- filter and paging (by the daemon) -------------------------------------------------
 

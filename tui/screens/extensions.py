@@ -7,12 +7,12 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 
-from tui import format as fmt
+from tui import records as rec
 from tui.screens.base import Pane, Results
-from tui.widgets.table import LiveTable, Row
+from tui.widgets.table import Cell, Col, LiveTable, Row
 
-COLUMNS = [("name", "name"), ("version", "version"), ("types", "provided types"), ("linked", "linked projects"),
-           ("verify", "verify")]
+COLUMNS = [Col("name", "name"), Col("version", "version"), Col("types", "provided types", flex=True, min=10, drop=1),
+           Col("linked", "linked projects", flex=True, min=12), Col("verify", "verify")]
 
 
 class ExtensionsPane(Pane):
@@ -40,7 +40,7 @@ class ExtensionsPane(Pane):
         if error:
             self.set_empty(error)
             return
-        items = (results.get("extensions.list") or {}).get("extensions") or []
+        items = rec.dicts(rec.mapping(results.get("extensions.list")).get("extensions"))
         self.entries = {f"{e.get('name')}@{e.get('version')}": e for e in items if e.get("name")}
         self._redraw()
         self.set_empty("" if self.entries else "no extensions: `swamp ext install DIR` adds one")
@@ -53,14 +53,20 @@ class ExtensionsPane(Pane):
         self.query_one(LiveTable).sync({k: self._row(k, e) for k, e in self.entries.items()})
 
     def _row(self, key: str, entry: dict[str, Any]) -> Row:
-        types = entry.get("types") or {}
-        names = [n for group in types.values() for n in (group or [])] if isinstance(types, dict) else list(types)
-        linked = entry.get("linked_projects") or []
-        return (entry.get("name"), entry.get("version"), fmt.short(", ".join(map(str, names)) or "-", 40),
-                fmt.short(", ".join(linked) or "-", 40), self.verified.get(key, "not checked"))
+        types = entry.get("types")
+        if isinstance(types, dict):
+            names = [n for group in types.values() if isinstance(group, list) for n in group]
+        else:
+            names = list(types) if isinstance(types, list) else []
+        linked = entry.get("linked_projects") if isinstance(entry.get("linked_projects"), list) else []
+        verify = self.verified.get(key, "not checked")
+        tone = "ok" if verify == "ok" else "bad" if verify.startswith("DRIFT") else "muted"
+        return (rec.text(entry.get("name"), "-"), rec.text(entry.get("version"), "-"),
+                ", ".join(map(str, names)) or "-", ", ".join(map(str, linked)) or "not linked",
+                Cell(verify, tone=tone))
 
     def show_verify(self, result: dict[str, Any]) -> None:
-        for report in result.get("entries") or []:
+        for report in rec.dicts(result.get("entries")):
             key = f"{report.get('name')}@{report.get('version')}"
             if report.get("ok"):
                 self.verified[key] = "ok"

@@ -1,19 +1,54 @@
-"""In-flight: identical calls the daemon runs once, their waiters and the waiting peers."""
+"""In-flight: identical calls the daemon runs once, who waits on them, for how long, from which agent."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from tui import format as fmt
+from tui import records as rec
 from tui.screens.base import Pane, Results
-from tui.widgets.table import LiveTable, Row
+from tui.widgets.table import Cell, Col, LiveTable, Row
 
-COLUMNS = [("key", "key"), ("method", "method"), ("model", "model"), ("age", "age"), ("waiters", "waiters"),
-           ("held", "held")]
+COLUMNS = [Col("key", "key", max=12, drop=6), Col("method", "method", drop=3),
+           Col("target", "model / command", flex=True, min=20), Col("origin", "origin", drop=4),
+           Col("age", "age"), Col("waiters", "waiters"), Col("held", "held", drop=5)]
+PEER_COLUMNS = [Col("pid", "pid"), Col("waited", "waited"), Col("ppid", "agent pid", drop=2),
+                Col("agent", "agent (parent process)", flex=True, min=16, drop=1),
+                Col("cmdline", "command line", flex=True, min=24)]
+
+
+def flight_record(raw: Any, now: float) -> dict[str, Any] | None:
+    """A flight from `calls.inflight` or an event, in the shape the pane uses (None: no key)."""
+    data = rec.mapping(raw)
+    key = rec.text(data.get("key"))
+    if not key:
+        return None
+    age = rec.number(data.get("age"))
+    started = rec.number(data.get("started"))
+    if started is None:
+        started = now - (age or 0.0)
+    peers = [peer_record(p, now) for p in rec.dicts(data.get("peers"))]
+    return {"key": key, "method": rec.text(data.get("method"), "-"), "model": rec.text(data.get("model")),
+            "detail": rec.text(data.get("detail")), "origin": rec.text(data.get("origin"), "client"),
+            "internal": bool(data.get("internal")), "started": started,
+            "waiters": rec.integer(data.get("waiters"), len(peers)),
+            "internal_waiters": rec.integer(data.get("internal_waiters")), "held": bool(data.get("held")),
+            "peers": [p for p in peers if p is not None]}
+
+
+def peer_record(raw: Any, now: float) -> dict[str, Any] | None:
+    data = rec.mapping(raw)
+    if data.get("pid") is None:
+        return None
+    waited = rec.number(data.get("waited"))
+    return {"pid": rec.text(data.get("pid")), "cmdline": rec.text(data.get("cmdline")),
+            "ppid": rec.text(data.get("ppid")), "parent_cmdline": rec.text(data.get("parent_cmdline")),
+            "joined": now - (waited or 0.0)}
 
 
 class InflightPane(Pane):
@@ -22,18 +57,25 @@ class InflightPane(Pane):
     TOPICS = ("calls",)
     METHODS = ("calls.inflight",)
     MUTATING = frozenset({"cancel_flight"})
-    KEYS = [("x", "cancel the selected flight for every waiter (asks first)")]
-    BINDINGS = [Binding("x", "cancel_flight", "cancel flight")]
+    KEYS = [("x", "cancel the selected flight for every waiter (asks first)"),
+            ("i", "hide / show the daemon's own flights (hot-tier reads and revalidations)")]
+    BINDINGS = [Binding("x", "cancel_flight", "cancel flight"), Binding("i", "toggle_internal", "hide internal")]
 
     def __init__(self) -> None:
         super().__init__()
         self.flights: dict[str, dict[str, Any]] = {}
+        self.hide_internal = False
+        self.shown_key: str | None = None
 
     def compose(self) -> ComposeResult:
         yield self.filter_box()
         yield self.empty_line()
         yield LiveTable(COLUMNS, id="inflight-table", order=lambda k, r: -(self.flights.get(k, {}).get("started") or 0))
-        yield Static("", id="peers", classes="box detail")
+        yield Static("", id="peers-title")
+        yield LiveTable(PEER_COLUMNS, id="peers", sort=("waited", True))
+
+    def table(self) -> LiveTable:
+        return self.query_one("#inflight-table", LiveTable)
 
     def show(self, results: Results) -> None:
         if self.unavailable(results):
@@ -42,84 +84,135 @@ class InflightPane(Pane):
         if error:
             self.set_empty(error)
             return
-        calls = (results.get("calls.inflight") or {}).get("calls") or []
-        self.flights = {c["key"]: c for c in calls if c.get("key")}
-        self.query_one(LiveTable).sync({k: self._row(c) for k, c in self.flights.items()})
+        now = self.dash.source.now()
+        flights = (flight_record(c, now) for c in rec.dicts(rec.mapping(results.get("calls.inflight")).get("calls")))
+        self.flights = {f["key"]: f for f in flights if f is not None}
+        self._redraw()
+
+    def _redraw(self) -> None:
+        self.table().sync({k: self._row(f) for k, f in self.flights.items() if self._wanted(f)})
         self._after_change()
 
-    def _row(self, call: dict[str, Any]) -> Row:
-        started = call.get("started")
-        age = self.dash.source.now() - started if isinstance(started, int | float) else call.get("age")
-        return (fmt.short(call.get("key"), 14), call.get("method") or "-", call.get("model") or "-",
-                fmt.duration(age), call.get("waiters", 0), "yes" if call.get("held") else "")
+    def _wanted(self, flight: dict[str, Any]) -> bool:
+        return not (self.hide_internal and flight["internal"])
+
+    def _row(self, flight: dict[str, Any]) -> Row:
+        age = max(0.0, self.dash.source.now() - flight["started"])
+        target = flight["detail"] or flight["model"] or "-"
+        origin = Cell("daemon", tone="muted") if flight["origin"] == "daemon" else Cell(flight["origin"])
+        return (Cell(flight["key"][:12], sort=flight["key"]), flight["method"], target, origin,
+                Cell(fmt.duration(age), sort=age), flight["waiters"],
+                Cell("held", tone="info") if flight["held"] else "")
 
     def tick(self) -> None:
-        table = self.query_one(LiveTable)
+        table = self.table()
         for key, flight in self.flights.items():
-            table.upsert(key, self._row(flight))
+            if self._wanted(flight):
+                table.upsert(key, self._row(flight))
+        self._show_peers(self.shown_key)
 
     def on_events(self, events: list[dict[str, Any]]) -> None:
-        table = self.query_one(LiveTable)
+        now = self.dash.source.now()
+        table = self.table()
         for event in events:
-            data = event["data"]
-            key = data.get("key")
+            data = rec.mapping(event.get("data"))
+            key = rec.text(data.get("key"))
             if not key:
                 continue
-            kind = data.get("type", "")
+            kind = rec.text(data.get("type"))
             if kind in ("call.ended", "call.cancelled"):
                 self.flights.pop(key, None)
                 table.discard(key)
-            else:
-                flight = self.flights.setdefault(key, {"key": key, "peers": []})
-                if kind == "call.started" and "age" in data:
-                    flight.setdefault("started", self.dash.source.now() - float(data["age"] or 0))
-                for field in ("method", "model", "waiters", "age"):
-                    if field in data:
-                        flight[field] = data[field]
-                peer = data.get("peer")
-                peers = flight.setdefault("peers", [])
-                if kind in ("call.started", "call.joined") and isinstance(peer, dict):
-                    if all(p.get("pid") != peer.get("pid") for p in peers):
-                        peers.append(peer)
-                elif kind == "call.left" and isinstance(peer, dict):
-                    flight["peers"] = [p for p in peers if p.get("pid") != peer.get("pid")]
+                continue
+            flight = self.flights.get(key)
+            if flight is None:
+                flight = flight_record({**data, "peers": []}, now)
+                if flight is None:
+                    continue
+                self.flights[key] = flight
+            for field in ("waiters", "internal_waiters"):
+                if field in data:
+                    flight[field] = rec.integer(data.get(field), flight[field])
+            peer = peer_record(data.get("peer"), now)
+            if peer is not None:
+                if kind in ("call.started", "call.joined"):
+                    if all(p["pid"] != peer["pid"] for p in flight["peers"]):
+                        flight["peers"].append(peer)
+                    flight["internal"] = False
+                elif kind == "call.left":
+                    flight["peers"] = [p for p in flight["peers"] if p["pid"] != peer["pid"]]
+            if self._wanted(flight):
                 table.upsert(key, self._row(flight))
         self._after_change()
 
     def _after_change(self) -> None:
-        self.set_empty("" if self.flights else "no calls in flight: identical calls that overlap show here")
-        self._show_peers(self.query_one(LiveTable).cursor_key())
+        hidden = sum(1 for f in self.flights.values() if not self._wanted(f))
+        note = f" ({hidden} internal hidden: i shows them)" if hidden else ""
+        empty = "" if len(self.flights) > hidden else \
+            f"no calls in flight: identical calls that overlap show here{note}"
+        self.set_empty(empty)
+        self._show_peers(self.table().cursor_key())
 
     def record_of(self, key: str) -> dict[str, Any] | None:
-        return self.flights.get(key)
+        flight = self.flights.get(key)
+        if flight is None:
+            return None
+        now = self.dash.source.now()
+        peers = [{"pid": p["pid"], "waited": fmt.duration(now - p["joined"]), "agent pid": p["ppid"] or "-",
+                  "agent": p["parent_cmdline"] or "-", "command line": p["cmdline"] or "-"} for p in flight["peers"]]
+        return {"key": flight["key"], "method": flight["method"], "model": flight["model"] or "-",
+                "command": flight["detail"] or "-", "origin": flight["origin"],
+                "started": fmt.stamp(flight["started"]), "age": fmt.duration(now - flight["started"]),
+                "waiters": flight["waiters"], "daemon-internal waiters": flight["internal_waiters"],
+                "held": "yes" if flight["held"] else "no", "peers": peers}
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_peers(str(event.row_key.value) if event.row_key is not None else None)
+        if event.data_table.id == "inflight-table":
+            self._show_peers(str(event.row_key.value) if event.row_key is not None else None)
 
     def _show_peers(self, key: str | None) -> None:
         flight = self.flights.get(key or "")
-        box = self.query_one("#peers", Static)
+        title = self.query_one("#peers-title", Static)
+        peers_table = self.query_one("#peers", LiveTable)
         if flight is None:
-            box.update("select a flight to see who waits on it")
+            self.shown_key = None
+            title.update(Text("select a flight to see who waits on it, for how long, from which agent"))
+            peers_table.sync({})
             return
-        peers = flight.get("peers") or []
-        lines = [f"[b]flight[/b] {flight['key']}", f"{len(peers)} waiting peer(s) (pid, command):"]
-        lines += [f"  {p.get('pid', '?'):>7}  {fmt.short(p.get('cmdline'), 110)}" for p in peers[:50]]
-        if len(peers) > 50:
-            lines.append(f"  … and {len(peers) - 50} more")
-        box.update("\n".join(lines))
+        self.shown_key = flight["key"]
+        now = self.dash.source.now()
+        internal = flight["internal_waiters"]
+        what = flight["detail"] or " ".join(x for x in (flight["method"], flight["model"]) if x)
+        line = Text.assemble(("flight ", "bold"), flight["key"], f"  {what}  ·  {len(flight['peers'])} waiting peer(s)")
+        if internal:
+            line.append(f" + {internal} daemon-internal waiter(s)", style="italic")
+        line.no_wrap, line.overflow = True, "ellipsis"
+        title.update(line)
+        peers_table.sync({p["pid"]: (Cell(p["pid"], sort=int(p["pid"]) if p["pid"].isdigit() else 0),
+                                     Cell(fmt.duration(now - p["joined"]), sort=now - p["joined"]),
+                                     p["ppid"] or "-", p["parent_cmdline"] or "-", p["cmdline"] or "-")
+                          for p in flight["peers"]})
 
     def commands(self) -> list[tuple[str, str, str]]:
-        return [("Cancel flight", "cancel the selected in-flight call for every waiter", "cancel_flight")]
+        return [("Cancel flight", "cancel the selected in-flight call for every waiter", "cancel_flight"),
+                ("Hide or show internal flights", "the daemon's own hot-tier reads and revalidations",
+                 "toggle_internal")]
+
+    def action_toggle_internal(self) -> None:
+        self.hide_internal = not self.hide_internal
+        self.dash.notify("internal flights hidden (i shows them)" if self.hide_internal
+                         else "internal flights shown")
+        self._redraw()
 
     def action_cancel_flight(self) -> None:
-        key = self.query_one(LiveTable).cursor_key()
+        key = self.table().cursor_key()
         flight = self.flights.get(key or "")
         if flight is None:
             self.dash.notify("no flight selected", severity="warning")
             return
+        what = flight["detail"] or " ".join(x for x in (flight["method"], flight["model"]) if x)
         self.dash.confirm_rpc(
-            f"Cancel this flight for all {flight.get('waiters', 0)} waiter(s)?",
-            f"{flight.get('method')} {flight.get('model') or ''}\n{flight['key']}",
+            f"Cancel this flight for all {flight['waiters']} waiter(s)?",
+            f"{what}\n{flight['key']}",
             "calls.cancel", {"key": flight["key"]}, done="flight cancelled",
         )

@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Container, Vertical
 from textual.widgets import Log, Static
 
 from tui import format as fmt
+from tui import records as rec
 from tui.screens.base import Pane, Results
-from tui.widgets.table import LiveTable, Row
+from tui.widgets.logview import MAX_LINES, LogLine, LogScreen
+from tui.widgets.table import Cell, Col, LiveTable, Row
 
-COLUMNS = [("id", "id"), ("state", "state"), ("kind", "kind"), ("target", "model.method / command"),
-           ("pid", "pid"), ("duration", "duration"), ("waiters", "waiters")]
+COLUMNS = [Col("id", "id", max=12), Col("state", "state"), Col("kind", "kind", drop=4),
+           Col("target", "model.method / command", flex=True, min=24), Col("pid", "pid", drop=3),
+           Col("queued", "queued", drop=5), Col("age", "age", drop=2), Col("duration", "duration"),
+           Col("exit", "exit", drop=6), Col("waiters", "waiters", drop=1)]
 ACTIVE = ("queued", "running")
 LIMIT = 1000
+NARROW = 120
+"""Below this many columns the detail goes under the table instead of beside it."""
+
+
+def target_of(job: dict[str, Any]) -> str:
+    spec = rec.mapping(job.get("spec"))
+    if job.get("kind") == "command":
+        argv = spec.get("argv")
+        return " ".join(map(str, argv)) if isinstance(argv, list) and argv else "-"
+    model = rec.text(job.get("model")) or rec.text(spec.get("model"), "?")
+    method = rec.text(job.get("method")) or rec.text(spec.get("method"), "?")
+    return f"{model}.{method}"
 
 
 class JobsPane(Pane):
@@ -26,25 +44,32 @@ class JobsPane(Pane):
     METHODS = ("jobs.list",)
     MUTATING = frozenset({"cancel_job", "cancel_all"})
     KEYS = [("enter", "open the job: record and log tail, following live"),
+            ("l", "the log on the whole screen (w wrap, s autoscroll, t timestamps)"),
             ("escape", "close the detail"),
             ("x", "cancel the selected job (asks first)"),
             ("X", "cancel every job (asks first)")]
-    BINDINGS = [Binding("enter", "detail", "detail", show=False), Binding("x", "cancel_job", "cancel job"),
-                Binding("X", "cancel_all", "cancel all")]
+    BINDINGS = [Binding("enter", "detail", "detail", show=False), Binding("l", "full_log", "logs"),
+                Binding("x", "cancel_job", "cancel job"), Binding("X", "cancel_all", "cancel all")]
 
     def __init__(self) -> None:
         super().__init__()
         self.jobs: dict[str, dict[str, Any]] = {}
         self.detail_id: str | None = None
+        self.log_lines: list[LogLine] = []
+        self.following = False
 
     def compose(self) -> ComposeResult:
         yield self.filter_box()
         yield self.empty_line()
-        with Horizontal(id="jobs-body"):
-            yield LiveTable(COLUMNS, id="jobs-table", order=lambda k, r: -(self.jobs.get(k, {}).get("created_at") or 0))
+        with Container(id="jobs-body"):
+            yield LiveTable(COLUMNS, id="jobs-table",
+                            order=lambda k, r: -(rec.number(self.jobs.get(k, {}).get("created_at")) or 0))
             with Vertical(id="job-detail", classes="detail"):
                 yield Static("", id="job-record")
                 yield Log(id="job-log", max_lines=2000, auto_scroll=True)
+
+    def on_resize(self) -> None:
+        self.query_one("#jobs-body").set_class(self.size.width < NARROW, "narrow")
 
     def requests(self, tick: int) -> list[tuple[str, Any]]:
         wanted: list[tuple[str, Any]] = [("jobs.list", {"limit": LIMIT})]
@@ -59,68 +84,91 @@ class JobsPane(Pane):
         if error:
             self.set_empty(error)
             return
-        jobs = (results.get("jobs.list") or {}).get("jobs") or []
-        self.jobs = {j["id"]: j for j in jobs if j.get("id")}
-        self.query_one(LiveTable).sync({k: self._row(j) for k, j in self.jobs.items()})
+        jobs = rec.dicts(rec.mapping(results.get("jobs.list")).get("jobs"))
+        self.jobs = {rec.text(j["id"]): j for j in jobs if rec.text(j.get("id"))}
+        self.table().sync({k: self._row(j) for k, j in self.jobs.items()})
         self.set_empty("" if self.jobs else "no jobs yet: `swamp run MODEL METHOD` submits one")
         record = results.get("jobs.get")
         if isinstance(record, dict) and record.get("id") == self.detail_id:
-            self.jobs[record["id"]] = {**self.jobs.get(record["id"], {}), **record}
-            self._show_record(record)
+            self.jobs[str(record["id"])] = {**self.jobs.get(str(record["id"]), {}), **record}
+            self._show_record(self.jobs[str(record["id"])])
+
+    def _times(self, job: dict[str, Any]) -> tuple[float | None, float | None, float | None]:
+        """(queued for, age, ran for) in seconds; None where unknown."""
+        now = self.dash.source.now()
+        created = rec.number(job.get("created_at"))
+        started = rec.number(job.get("started_at"))
+        ended = rec.number(job.get("ended_at"))
+        age = None if created is None else now - created
+        if created is None:
+            queued = None
+        elif started is not None:
+            queued = started - created
+        else:
+            queued = (ended if ended is not None else now) - created
+        ran = None if started is None else (ended if ended is not None else now) - started
+        return queued, age, ran
 
     def _row(self, job: dict[str, Any]) -> Row:
-        spec = job.get("spec") or {}
-        if job.get("kind") == "command":
-            target = " ".join(map(str, spec.get("argv") or [])) or "-"
-        else:
-            target = f"{job.get('model') or spec.get('model') or '?'}.{job.get('method') or spec.get('method') or '?'}"
-        return (job["id"], job.get("state", "?"), job.get("kind", "?"), fmt.short(target, 40),
-                job.get("pid") or "-", fmt.duration(self._duration(job)), job.get("waiters", 0))
-
-    def _duration(self, job: dict[str, Any]) -> float | None:
-        started = job.get("started_at")
-        if not isinstance(started, int | float):
-            return None
-        ended = job.get("ended_at")
-        end = ended if isinstance(ended, int | float) else self.dash.source.now()
-        return end - started
+        state = rec.text(job.get("state"), "?")
+        queued, age, ran = self._times(job)
+        exit_code = job.get("exit_code")
+        return (rec.text(job.get("id")), Cell(state, tone=fmt.JOB_TONES.get(state, "muted")),
+                rec.text(job.get("kind"), "?"), target_of(job), _pid(job.get("pid")),
+                _seconds(queued), _seconds(age), _seconds(ran),
+                "-" if exit_code is None else Cell(str(exit_code), sort=exit_code,
+                                                    tone="" if exit_code == 0 else "bad"),
+                rec.integer(job.get("waiters")))
 
     def tick(self) -> None:
-        """Running jobs' durations move on; nothing else is touched."""
-        table = self.query_one(LiveTable)
+        """Running and queued jobs' times move on; nothing else is touched."""
+        table = self.table()
         for job_id, job in self.jobs.items():
-            if job.get("state") == "running":
-                table.update_fields(job_id, duration=fmt.duration(self._duration(job)))
+            if job.get("state") in ACTIVE:
+                queued, age, ran = self._times(job)
+                table.update_fields(job_id, queued=_seconds(queued), age=_seconds(age), duration=_seconds(ran))
         if self.detail_id in self.jobs:
             self._show_record(self.jobs[self.detail_id])
 
     def on_events(self, events: list[dict[str, Any]]) -> None:
-        table = self.query_one(LiveTable)
+        table = self.table()
         for event in events:
-            data = event["data"]
-            job_id = data.get("id")
+            data = rec.mapping(event.get("data"))
+            job_id = rec.text(data.get("id"))
             if data.get("type") != "job.state" or job_id not in self.jobs:
                 continue  # new jobs arrive with the next refresh (their topic is now stale)
             job = self.jobs[job_id]
-            job["state"] = data.get("state", job.get("state"))
+            job["state"] = rec.text(data.get("state"), rec.text(job.get("state")))
             if data.get("exit_code") is not None:
                 job["exit_code"] = data["exit_code"]
+            now = self.dash.source.now()
+            if job["state"] == "running" and not job.get("started_at"):
+                job["started_at"] = now
             if job["state"] not in ACTIVE and not job.get("ended_at"):
-                job["ended_at"] = self.dash.source.now()
-            table.update_fields(job_id, state=job["state"], duration=fmt.duration(self._duration(job)))
+                job["ended_at"] = now
+            table.upsert(job_id, self._row(job))
             if job_id == self.detail_id:
                 self._show_record(job)
 
     # -- detail --------------------------------------------------------------------------------
 
+    def record_of(self, key: str) -> dict[str, Any] | None:
+        return self.jobs.get(key)
+
     def action_detail(self) -> None:
-        key = self.query_one(LiveTable).cursor_key()
+        key = self.table().cursor_key()
         if key is None or key not in self.jobs:
+            return
+        self.open_detail(key)
+
+    def open_detail(self, key: str) -> None:
+        if key == self.detail_id:
             return
         self.detail_id = key
         self.query_one("#job-detail").add_class("open")
-        log = self.query_one("#job-log", Log)
-        log.clear()
+        self.query_one("#job-log", Log).clear()
+        self.log_lines = []
+        self.following = self.jobs[key].get("state") in ACTIVE
         self._show_record(self.jobs[key])
         self.dash.follow_log(key)
 
@@ -132,35 +180,73 @@ class JobsPane(Pane):
         self.dash.stop_log()
         return True
 
-    def append_log(self, job_id: str, lines: list[str]) -> None:
-        if job_id == self.detail_id and lines:
-            self.query_one("#job-log", Log).write_lines(lines)
+    def action_full_log(self) -> None:
+        key = self.detail_id or self.table().cursor_key()
+        if key is None or key not in self.jobs:
+            self.dash.notify("no job selected", severity="warning")
+            return
+        self.open_detail(key)
+        self.app.push_screen(LogScreen(key, f"job {key} ({target_of(self.jobs[key])})", self.log_lines,
+                                       following=self.following))
+
+    def append_log(self, job_id: str, lines: list[str], live: bool) -> None:
+        if job_id != self.detail_id or not lines:
+            return
+        at = time.time() if live else None
+        new = [(at, line) for line in lines]
+        self.log_lines.extend(new)
+        del self.log_lines[:-MAX_LINES]
+        self.query_one("#job-log", Log).write_lines(lines)
+        screen = self.app.screen
+        if isinstance(screen, LogScreen) and screen.job_id == job_id:
+            screen.append(new)
+
+    def log_ended(self, job_id: str) -> None:
+        if job_id == self.detail_id:
+            self.following = False
+            screen = self.app.screen
+            if isinstance(screen, LogScreen) and screen.job_id == job_id:
+                screen.ended()
 
     def _show_record(self, job: dict[str, Any]) -> None:
-        spec = job.get("spec") or {}
-        error = job.get("error") or {}
+        spec = rec.mapping(job.get("spec"))
+        error = job.get("error")
+        state = rec.text(job.get("state"), "?")
+        queued, age, ran = self._times(job)
+        exit_code = job.get("exit_code")
+        waiters = f"{rec.integer(job.get('waiters'))} waiter(s){', detached' if job.get('detached') else ''}"
+        inputs = (f"inputs {fmt.pairs(spec.get('inputs'))}" if job.get("kind") != "command"
+                  else f"cwd {fmt.pairs(spec.get('cwd'))}")
         lines = [
-            f"[b]job {job.get('id')}[/b]  {job.get('state')}  ({job.get('kind')})",
-            f"target    {self._row(job)[3]}",
-            f"inputs    {fmt.short(spec.get('inputs') or spec.get('cwd') or '-', 60)}",
-            f"pid/pgid  {job.get('pid') or '-'} / {job.get('pgid') or '-'}   exit {job.get('exit_code', '-')}",
-            f"created   {fmt.stamp(job.get('created_at'))}   duration {fmt.duration(self._duration(job))}",
-            f"waiters   {job.get('waiters', 0)}   detached {bool(job.get('detached'))}",
+            f"{target_of(job)}",
+            f"pid/pgid {job.get('pid') or '-'}/{job.get('pgid') or '-'}  ·  exit "
+            f"{'-' if exit_code is None else exit_code}  ·  {waiters}",
+            f"created {fmt.stamp(job.get('created_at'))} UTC ({_ago(age)})  ·  queued {fmt.duration(queued)}"
+            f"  ·  ran {fmt.duration(ran)}",
+            inputs,
         ]
         if error:
-            lines.append(f"error     {fmt.short(error.get('message') or error, 70)}")
-        lines.append("[dim]log (following while it runs)[/dim]")
-        self.query_one("#job-record", Static).update("\n".join(lines))
+            message = rec.mapping(error).get("message") if isinstance(error, dict) else error
+            lines.append(f"error {rec.text(message, '-')}")
+        text = Text.assemble((f"job {rec.text(job.get('id'))}", "bold"), "  ",
+                             (state, self.table()._style(fmt.JOB_TONES.get(state, "muted"))),
+                             f"  ({rec.text(job.get('kind'), '?')})")
+        for line in lines:
+            text.append("\n")
+            text.append(line)
+        text.append("\nlog, following while it runs (l: whole screen)", style="dim")
+        self.query_one("#job-record", Static).update(text)
 
     # -- actions -------------------------------------------------------------------------------
 
     def commands(self) -> list[tuple[str, str, str]]:
         return [("Cancel job", "cancel the selected job", "cancel_job"),
                 ("Cancel all jobs", "cancel every queued and running job", "cancel_all"),
-                ("Open job detail", "record and live log of the selected job", "detail")]
+                ("Open job detail", "record and live log of the selected job", "detail"),
+                ("Job log, whole screen", "the selected job's log with wrap, autoscroll, timestamps", "full_log")]
 
     def action_cancel_job(self) -> None:
-        key = self.detail_id or self.query_one(LiveTable).cursor_key()
+        key = self.detail_id or self.table().cursor_key()
         job = self.jobs.get(key or "")
         if job is None:
             self.dash.notify("no job selected", severity="warning")
@@ -168,10 +254,24 @@ class JobsPane(Pane):
         if job.get("state") not in ACTIVE:
             self.dash.notify(f"job {job['id']} already {job.get('state')}", severity="warning")
             return
-        self.dash.confirm_rpc(f"Cancel job {job['id']}?", f"{self._row(job)[3]} — {job.get('waiters', 0)} waiter(s)",
+        self.dash.confirm_rpc(f"Cancel job {job['id']}?",
+                              f"{target_of(job)} — {rec.integer(job.get('waiters'))} waiter(s)",
                               "jobs.cancel", {"id": job["id"]}, done=f"job {job['id']}: cancel sent")
 
     def action_cancel_all(self) -> None:
         active = sum(1 for j in self.jobs.values() if j.get("state") in ACTIVE)
         self.dash.confirm_rpc(f"Cancel all {active} queued or running job(s)?", "every waiter gets `cancelled`",
                               "jobs.cancel", {"all": True}, done="cancel sent to every job")
+
+
+def _seconds(value: float | None) -> Cell:
+    return Cell("-") if value is None else Cell(fmt.duration(value), sort=value)
+
+
+def _pid(value: Any) -> Cell:
+    pid = rec.integer(value)
+    return Cell(str(pid), sort=pid) if pid else Cell("-")
+
+
+def _ago(age: float | None) -> str:
+    return "-" if age is None else f"{fmt.duration(age)} ago"

@@ -1,21 +1,29 @@
-"""Vault: vaults and their keys with metadata, never values; rotate a secret."""
+"""Vault: vaults and their keys with metadata, never values; age, refresh hooks, audit, rotate."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
+from swampd.client import DaemonUnavailable, RpcError
 from tui import format as fmt
-from tui.screens.base import Pane, Results
-from tui.widgets.table import LiveTable, Row
+from tui import records as rec
+from tui.screens.base import Pane, Results, console_words
+from tui.widgets.table import Cell, Col, LiveTable, Row, theme_style
 
-COLUMNS = [("vault", "vault"), ("key", "key"), ("backend", "backend"), ("labels", "labels"),
-           ("updated", "updated"), ("rotated", "rotated"), ("version", "version")]
-SHOWN_FIELDS = ("updatedAt", "rotatedAt", "version", "labels", "backend", "type", "sizeBytes")
+COLUMNS = [Col("vault", "vault"), Col("key", "key", max=40), Col("backend", "backend", drop=3),
+           Col("labels", "labels", flex=True, min=8, drop=1), Col("updated", "updated", drop=2),
+           Col("rotated", "rotated", drop=4), Col("refresh", "refresh hook due"), Col("version", "version", drop=5)]
+SHOWN_FIELDS = ("createdAt", "updatedAt", "rotatedAt", "version", "labels", "backend", "type", "sizeBytes",
+                "hasRefreshHook", "refresh")
 """The only secret metadata the pane reads: a value field, if a daemon ever sent one, is never looked at."""
+AUDIT_COLUMNS = [Col("time", "time (UTC)"), Col("action", "action"), Col("vault", "vault"), Col("key", "key"),
+                 Col("caller", "caller", flex=True, min=10), Col("repo", "repo", drop=1)]
 
 
 class VaultPane(Pane):
@@ -24,9 +32,11 @@ class VaultPane(Pane):
     TOPICS = ("vault",)
     METHODS = ("vault.list",)
     MUTATING = frozenset({"rotate", "lock"})
-    KEYS = [("r", "rotate the selected secret to a new random value (asks first)"),
-            ("l", "lock the vault (drop warm keys; asks first) or unlock it")]
-    BINDINGS = [Binding("r", "rotate", "rotate secret"), Binding("l", "lock", "lock/unlock")]
+    KEYS = [("r", "rotate the selected secret: its refresh hook when it has one, else a new random value"),
+            ("l", "lock the vault (drop warm keys; asks first) or unlock it"),
+            ("a", "the audit trail of the selected secret (last 7 days)")]
+    BINDINGS = [Binding("r", "rotate", "rotate secret"), Binding("l", "lock", "lock/unlock"),
+                Binding("a", "audit", "audit")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -46,59 +56,123 @@ class VaultPane(Pane):
         if error:
             self.set_empty(error)
             return
-        listing = results.get("vault.list") or {}
+        listing = rec.mapping(results.get("vault.list"))
         self.locked = bool(listing.get("locked"))
         entries: dict[str, dict[str, Any]] = {}
-        notes = [f"[b]vaults[/b] ({'locked' if listing.get('locked') else 'unlocked'}) — names and metadata only"]
-        for vault in listing.get("vaults") or []:
-            where = f" in {vault['repo']}" if vault.get("repo") else ""
-            keys = vault.get("keys") or []
-            state = f"{len(keys)} key(s)"
+        notes = Text.assemble(("vaults", "bold"), f" ({'locked: l unlocks' if self.locked else 'unlocked'})"
+                                                  " — names and metadata only, never values")
+        for vault in rec.dicts(listing.get("vaults")):
+            name, repo = rec.text(vault.get("name"), "?"), rec.text(vault.get("repo"))
+            where = f" in {repo}" if repo else ""
+            keys = rec.dicts(vault.get("keys"))
+            notes.append(f"\n  {name} ({rec.text(vault.get('type'), '?')}{where}): ")
             if vault.get("error"):
-                state = f"[red]{(vault['error'] or {}).get('message', 'error')}[/red]"
+                message = rec.text(rec.mapping(vault.get("error")).get("message"), "error")
+                notes.append(console_words(message), style=theme_style(self.app.theme_variables, "bad"))
             elif not vault.get("supported", True):
-                state = "not supported by swampd"
-            notes.append(f"  {vault.get('name')} ({vault.get('type')}{where}): {state}")
+                notes.append("not supported by swampd")
+            else:
+                notes.append(f"{len(keys)} key(s)")
             for meta in keys:
                 safe = {f: meta.get(f) for f in SHOWN_FIELDS}
-                row_key = f"{vault.get('repo') or ''}|{vault.get('name')}|{meta.get('key')}"
-                entries[row_key] = {**safe, "vault": vault.get("name"), "repo": vault.get("repo"),
-                                    "key": meta.get("key"), "type": vault.get("type")}
+                key = rec.text(meta.get("key"))
+                entries[f"{repo}|{name}|{key}"] = {**safe, "vault": name, "repo": repo or None, "key": key,
+                                                   "type": vault.get("type")}
         self.entries = entries
-        self.query_one("#vault-summary", Static).update("\n".join(notes))
-        self.query_one(LiveTable).sync({k: self._row(e) for k, e in entries.items()})
+        notes.no_wrap, notes.overflow = True, "ellipsis"
+        self.query_one("#vault-summary", Static).update(notes)
+        self.table().sync({k: self._row(e) for k, e in entries.items()})
         self.set_empty("" if entries else "no secrets: `swamp vault put VAULT KEY` stores one")
+
+    def tick(self) -> None:
+        if self.dash.tick % 5 == 0:  # ages and due times move slowly
+            table = self.table()
+            for key, entry in self.entries.items():
+                table.upsert(key, self._row(entry))
 
     def record_of(self, key: str) -> dict[str, Any] | None:
         return self.entries.get(key)  # metadata only: entries never hold a value
 
     def _row(self, entry: dict[str, Any]) -> Row:
-        labels = entry.get("labels") or {}
-        label_text = ",".join(f"{k}={v}" for k, v in sorted(labels.items())) if isinstance(labels, dict) else "-"
-        return (entry.get("vault") or "-", entry.get("key") or "-", entry.get("backend") or entry.get("type") or "-",
-                fmt.short(label_text or "-", 30), fmt.stamp(entry.get("updatedAt")), fmt.stamp(entry.get("rotatedAt")),
-                entry.get("version") if entry.get("version") is not None else "-")
+        now = self.dash.source.now()
+        labels = entry.get("labels")
+        label_text = ",".join(f"{k}={v}" for k, v in sorted(labels.items())) if isinstance(labels, dict) else ""
+        updated, rotated = fmt.epoch(entry.get("updatedAt")), fmt.epoch(entry.get("rotatedAt"))
+        return (rec.text(entry.get("vault"), "-"), rec.text(entry.get("key"), "-"),
+                rec.text(entry.get("backend")) or rec.text(entry.get("type"), "-"), label_text or "-",
+                Cell(fmt.ago(updated, now) + " ago" if updated else "-", sort=-(updated or 0)),
+                Cell(fmt.ago(rotated, now) + " ago" if rotated else "never", sort=-(rotated or 0)),
+                self._refresh_cell(entry, now), entry.get("version"))
+
+    @staticmethod
+    def _refresh_cell(entry: dict[str, Any], now: float) -> Cell:
+        hook = entry.get("refresh")
+        if isinstance(hook, dict):
+            due = fmt.epoch(hook.get("dueAt"))
+            if due is None or hook.get("stale"):
+                return Cell("due now" if due is None else fmt.until(due, now), sort=due or 0, tone="warn")
+            return Cell(fmt.until(due, now), sort=due)
+        if entry.get("hasRefreshHook"):
+            return Cell("has a hook", sort=float("inf"))
+        return Cell("-", sort=None)
 
     def commands(self) -> list[tuple[str, str, str]]:
-        return [("Rotate secret", "replace the selected secret with a new random value", "rotate"),
-                ("Lock or unlock the vault", "drop every warm key (value operations fail until unlock)", "lock")]
+        return [("Rotate secret", "its refresh hook, or a new random value", "rotate"),
+                ("Lock or unlock the vault", "drop every warm key (value operations fail until unlock)", "lock"),
+                ("Vault audit", "the audit trail of the selected secret", "audit")]
 
     def action_lock(self) -> None:
         if self.locked:
             self.dash.rpc_action("vault.unlock", {}, done="vault unlocked")
             return
-        self.dash.confirm_rpc("Lock the vault?", "warm keys are dropped; reads of values fail until unlock",
+        self.dash.confirm_rpc("Lock the vault?", "warm keys are dropped; reads of values fail until l unlocks",
                               "vault.lock", {}, done="vault locked")
 
+    def _selected(self) -> dict[str, Any] | None:
+        return self.entries.get(self.table().cursor_key() or "")
+
     def action_rotate(self) -> None:
-        key = self.query_one(LiveTable).cursor_key()
-        entry = self.entries.get(key or "")
+        entry = self._selected()
         if entry is None:
             self.dash.notify("no secret selected", severity="warning")
             return
         params: dict[str, Any] = {"vault": entry["vault"], "key": entry["key"]}
         if entry.get("repo"):
             params["repo"] = entry["repo"]
-        self.dash.confirm_rpc(f"Rotate secret {entry['key']} in vault {entry['vault']}?",
-                              "the old value is replaced by a new random one; nothing is shown",
+        how = ("the daemon runs the secret's refresh hook and stores its output" if entry.get("hasRefreshHook")
+               else "the old value is replaced by a new random one")
+        self.dash.confirm_rpc(f"Rotate secret {entry['key']} in vault {entry['vault']}?", f"{how}; nothing is shown",
                               "vault.rotate", params, done=f"rotated {entry['key']}")
+
+    def action_audit(self) -> None:
+        entry = self._selected()
+        self._load_audit(entry)
+
+    @work(thread=True, group="actions")
+    def _load_audit(self, entry: dict[str, Any] | None) -> None:
+        params: dict[str, Any] = {"limit": 500}
+        if entry is not None:
+            params.update(vault=entry["vault"], key=entry["key"])
+            if entry.get("repo"):
+                params["repo"] = entry["repo"]
+        try:
+            reply = self.dash.source.call("vault.audit", params)
+        except (RpcError, DaemonUnavailable) as exc:
+            self.app.call_from_thread(self.dash.notify, str(getattr(exc, "message", exc)), title="vault.audit",
+                                      severity="error")
+            return
+        self.app.call_from_thread(self._show_audit, entry, reply)
+
+    def _show_audit(self, entry: dict[str, Any] | None, reply: Any) -> None:
+        from tui.widgets.detail import TableScreen
+
+        entries = rec.dicts(rec.mapping(reply).get("entries"))
+        rows = {str(i): (Cell(fmt.stamp(e.get("timestamp")), sort=rec.text(e.get("timestamp"))),
+                         rec.text(e.get("action"), "-"), rec.text(e.get("vaultName"), "-"),
+                         rec.text(e.get("secretKey"), "-"), rec.text(e.get("callerContext"), "-"),
+                         rec.text(e.get("repo"), "host"))
+                for i, e in enumerate(entries)}
+        what = f"{entry['vault']}/{entry['key']}" if entry else "every vault"
+        note = "newest first; last 7 days" + (" (truncated)" if rec.mapping(reply).get("truncated") else "")
+        self.app.push_screen(TableScreen(f"audit trail of {what}: {len(entries)} entr(ies)", AUDIT_COLUMNS, rows,
+                                         note, sort=("time", True)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -20,7 +21,7 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(self.title_text, id="prompt-title")
+            yield Label(Text(self.title_text, overflow="fold"), id="prompt-title")
             yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
             yield Label("enter to go on · escape to cancel", classes="hint")
 

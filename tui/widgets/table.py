@@ -1,52 +1,154 @@
-"""A DataTable that is synced by row key: only changed cells are touched (textual#6457)."""
+"""A DataTable synced by row key: only changed cells are touched (textual#6457).
+
+What it adds to Textual's DataTable:
+
+- rows are keyed records: `sync` diffs them in; the cursor stays on its row's key while rows
+  come, go and move (an insertion above the cursor never moves the highlight to another row);
+- cells are data, never markup (`Cell.text` becomes a plain `Text`), coloured by a *tone*
+  that the theme decides (`ok`, `bad`, `warn`, `active`, `muted`);
+- sort by any column (header click, `<` `>` to choose the column, `I` to invert), typed by
+  `Cell.sort` so durations and sizes sort as numbers; the choice stays until changed;
+- columns take the width there is: one flexible column gets what is left, and when the
+  terminal is too narrow the least important columns (`Col.drop`, highest first) go.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
+from rich.text import Text
 from textual._two_way_dict import TwoWayDict
+from textual.binding import Binding
+from textual.color import Color, ColorParseError
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist
 
+TONES = {"ok": "success", "bad": "error", "warn": "warning", "active": "accent", "info": "secondary"}
+"""Cell tone -> the theme variable that colours it (every shipped theme defines them all)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One cell: its text (shown as is), what it sorts by, and its tone."""
+
+    text: str
+    sort: Any = None
+    tone: str = ""
+
+    @property
+    def sort_value(self) -> Any:
+        return self.text if self.sort is None else self.sort
+
+
+@dataclass(frozen=True, slots=True)
+class Col:
+    """A column: key, header, and how it behaves when width is short.
+
+    `flex` takes the width the other columns leave (at least `min`); `drop` > 0 may be hidden
+    when the terminal is narrow, the highest first; `max` caps a column's natural width.
+    """
+
+    key: str
+    label: str
+    flex: bool = False
+    min: int = 4
+    max: int = 48
+    drop: int = 0
+
+
 Row = tuple[Any, ...]
+
+
+def theme_style(variables: Mapping[str, str], tone: str) -> str:
+    """A Rich style for a tone in the current theme: its colour, bold for failures and the running."""
+    if tone == "muted":
+        return "dim"
+    if tone == "off":
+        return "dim italic"
+    try:
+        colour = Color.parse(variables.get(TONES.get(tone, ""), "")).hex6
+    except ColorParseError:
+        return ""
+    return f"bold {colour}" if tone in ("bad", "active") else colour
+
+
+def as_cell(value: Any) -> Cell:
+    if isinstance(value, Cell):
+        return value
+    if value is None:
+        return Cell("-")
+    if isinstance(value, bool):
+        return Cell("yes" if value else "")
+    if isinstance(value, int | float):
+        return Cell(f"{value:,}" if isinstance(value, int) else f"{value:,.1f}", sort=value)
+    return Cell(str(value))
+
+
+def _sort_key(cell: Cell | None) -> tuple[int, Any]:
+    value = None if cell is None else cell.sort_value
+    if isinstance(value, bool):
+        return (1, int(value))
+    if isinstance(value, int | float):
+        return (1, value)
+    if value is None or value in ("", "-"):
+        return (0, "")  # empty cells sort before any value (last when descending)
+    return (2, str(value).lower())
 
 
 class LiveTable(DataTable[Any]):
     """Rows live in `self.source_rows` (key -> cells); `sync` diffs them into the table.
 
-    A filter hides rows whose text does not contain it (case-insensitive). New rows are
-    inserted in `order` (a sort key over the row key and cells) when one is given.
+    A filter hides rows whose text does not contain it (case-insensitive). Rows are ordered by
+    the sort column when one is chosen, else by `order(key, cells)` when given, else as added.
     """
+
+    BINDINGS: ClassVar = [
+        Binding("less_than_sign", "sort_column(-1)", "sort ◂", show=False),
+        Binding("greater_than_sign", "sort_column(1)", "sort ▸", show=False),
+        Binding("I", "invert_sort", "invert sort", show=False),
+    ]
 
     def __init__(
         self,
-        columns: Sequence[tuple[str, str]],
+        columns: Sequence[Col | tuple[str, str]],
         *,
         order: Callable[[str, Row], Any] | None = None,
+        sort: tuple[str, bool] | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
-        self.column_spec = list(columns)
+        self.column_spec = [c if isinstance(c, Col) else Col(c[0], c[1]) for c in columns]
+        self._index = {c.key: i for i, c in enumerate(self.column_spec)}
         self.order = order
-        self.source_rows: dict[str, Row] = {}
+        self.sort_by: str | None = sort[0] if sort else None
+        self.sort_reverse = sort[1] if sort else False
+        self.source_rows: dict[str, tuple[Cell, ...]] = {}
         self.filter_text = ""
-        self._shown: dict[str, Row] = {}
+        self._shown: dict[str, tuple[Cell, ...]] = {}
+        self._visible: list[Col] = []
+        self._widths: dict[str, int] = {}
+        self._natural: list[int] = [len(c.label) for c in self.column_spec]
+        self._styles: dict[str, str] = {}
+        self.dimmed = False
 
     def on_mount(self) -> None:
-        for key, label in self.column_spec:
-            self.add_column(label, key=key)
+        self._layout(force=True)
 
     # -- data --------------------------------------------------------------------------------
 
     def sync(self, rows: Mapping[str, Row]) -> None:
         """Make the table show `rows` (filtered), touching only what changed."""
-        self.source_rows = dict(rows)
+        self.source_rows = {k: self._cells(r) for k, r in rows.items()}
+        self._natural = self._measure(self.source_rows.values())
         self._apply()
 
     def upsert(self, key: str, row: Row) -> None:
-        self.source_rows[key] = row
+        cells = self._cells(row)
+        self.source_rows[key] = cells
+        self._grow(cells)
         self._apply_one(key)
 
     def update_fields(self, key: str, **cells: Any) -> None:
@@ -54,12 +156,12 @@ class LiveTable(DataTable[Any]):
         current = self.source_rows.get(key)
         if current is None:
             return
-        index = {k: i for i, (k, _) in enumerate(self.column_spec)}
         values = list(current)
         for column, value in cells.items():
-            if column in index:
-                values[index[column]] = value
+            if column in self._index:
+                values[self._index[column]] = as_cell(value)
         self.source_rows[key] = tuple(values)
+        self._grow(self.source_rows[key])
         self._apply_one(key)
 
     def discard(self, key: str) -> None:
@@ -71,7 +173,7 @@ class LiveTable(DataTable[Any]):
         self._apply()
 
     def visible_keys(self) -> list[str]:
-        return [str(row_key.value) for row_key in self.rows]
+        return [str(self._row_locations.get_key(i).value) for i in range(self.row_count)]
 
     def cursor_key(self) -> str | None:
         if not self.row_count:
@@ -81,58 +183,237 @@ class LiveTable(DataTable[Any]):
         except CellDoesNotExist:
             return None
 
+    def cell_text(self, key: str, column: str) -> str:
+        row = self.source_rows.get(key)
+        return row[self._index[column]].text if row is not None else ""
+
+    # -- sorting -------------------------------------------------------------------------------
+
+    def set_sort(self, column: str | None, reverse: bool = False) -> None:
+        if column is not None and column not in self._index:
+            return
+        self.sort_by, self.sort_reverse = column, reverse
+        self._relabel()
+        self._keeping_cursor(self._resort)
+
+    def action_sort_column(self, step: int) -> None:
+        keys = [c.key for c in self._visible] or [c.key for c in self.column_spec]
+        if self.sort_by in keys:
+            index = (keys.index(self.sort_by) + step) % len(keys)
+        else:
+            index = 0 if step > 0 else len(keys) - 1
+        self.set_sort(keys[index], self.sort_reverse)
+
+    def action_invert_sort(self) -> None:
+        if self.sort_by is None:
+            self.set_sort(self._visible[0].key if self._visible else self.column_spec[0].key, True)
+        else:
+            self.set_sort(self.sort_by, not self.sort_reverse)
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        column = str(event.column_key.value)
+        self.set_sort(column, not self.sort_reverse if column == self.sort_by else False)
+
+    def sort_label(self) -> str:
+        if self.sort_by is None:
+            return ""
+        label = self.column_spec[self._index[self.sort_by]].label
+        return f"{label} {'▼' if self.sort_reverse else '▲'}"
+
+    # -- tone and dimming -----------------------------------------------------------------------
+
+    def retone(self) -> None:
+        """The theme changed: recolour every shown cell."""
+        self._styles = {}
+        for key, cells in self._shown.items():
+            for col in self._visible:
+                cell = cells[self._index[col.key]]
+                if cell.tone:
+                    self._set_cell(key, col.key, cell)
+
+    def set_dimmed(self, dimmed: bool) -> None:
+        if dimmed != self.dimmed:
+            self.dimmed = dimmed
+            self.set_class(dimmed, "stale-data")
+
+    def _style(self, tone: str) -> str:
+        if not tone:
+            return ""
+        style = self._styles.get(tone)
+        if style is None:
+            style = theme_style(self.app.theme_variables, tone)
+            self._styles[tone] = style
+        return style
+
+    def _render(self, cell: Cell) -> Text:
+        return Text(cell.text, style=self._style(cell.tone), no_wrap=True, overflow="ellipsis", end="")
+
+    # -- width ----------------------------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        self._layout()
+
+    def _measure(self, rows: Iterable[tuple[Cell, ...]]) -> list[int]:
+        natural = [len(c.label) + (2 if c.key == self.sort_by else 0) for c in self.column_spec]
+        for cells in rows:
+            for i, cell in enumerate(cells):
+                if len(cell.text) > natural[i]:
+                    natural[i] = len(cell.text)
+        return natural
+
+    def _grow(self, cells: tuple[Cell, ...]) -> None:
+        grown = False
+        for i, cell in enumerate(cells):
+            if len(cell.text) > self._natural[i]:
+                self._natural[i] = len(cell.text)
+                grown = True
+        if grown:
+            self._layout()
+
+    def _plan(self, width: int) -> tuple[list[Col], dict[str, int]]:
+        """Which columns show and how wide, for `width` cells of room."""
+        pad = 2 * self.cell_padding
+        visible = list(self.column_spec)
+        while True:
+            widths = {c.key: min(c.max, max(1, self._natural[self._index[c.key]])) for c in visible if not c.flex}
+            flex = [c for c in visible if c.flex]
+            room = width - sum(w + pad for w in widths.values()) - pad * len(flex)
+            droppable = [c for c in visible if c.drop]
+            if room >= sum(c.min for c in flex) or not droppable:
+                for c in flex:  # one flexible column per table; more share what is left evenly
+                    natural = self._natural[self._index[c.key]]
+                    widths[c.key] = max(c.min, min(natural, room // len(flex)))
+                return visible, widths
+            visible.remove(max(droppable, key=lambda c: c.drop))
+
+    def _layout(self, force: bool = False) -> None:
+        if not force and not self._visible:
+            return  # not mounted yet: on_mount lays out
+        width = self.size.width - 2  # the vertical scrollbar
+        if width <= 0:
+            width = (self.app.size.width if self.app else 80) - 4
+        visible, widths = self._plan(width)
+        if not force and visible == self._visible and widths == self._widths:
+            return
+        if force or [c.key for c in visible] != [c.key for c in self._visible]:
+            self._rebuild(visible, widths)
+            return
+        self._widths = widths
+        for col in visible:
+            column = self.columns.get(ColumnKey(col.key))
+            if column is not None:
+                column.width = widths[col.key]
+                column.auto_width = False
+        self._require_update_dimensions = True
+        self.refresh()
+
+    def _rebuild(self, visible: list[Col], widths: dict[str, int]) -> None:
+        cursor = self.cursor_key()
+        self._visible, self._widths = visible, widths
+        self.clear(columns=True)
+        self._shown = {}
+        for col in visible:
+            self.add_column(self._header(col), key=col.key, width=widths[col.key])
+        self._apply()
+        self._restore_cursor(cursor)
+
+    def _header(self, col: Col) -> Text:
+        if col.key != self.sort_by:
+            return Text(col.label)
+        return Text(f"{col.label} {'▼' if self.sort_reverse else '▲'}", style="bold")
+
+    def _relabel(self) -> None:
+        for col in self._visible:
+            column = self.columns.get(ColumnKey(col.key))
+            if column is not None:
+                column.label = self._header(col)
+        self._natural = self._measure(self.source_rows.values())
+        self._layout()
+        self._require_update_dimensions = True
+        self.refresh()
+
     # -- internals ---------------------------------------------------------------------------
 
-    def _matches(self, key: str, row: Row) -> bool:
+    def _cells(self, row: Row) -> tuple[Cell, ...]:
+        cells = tuple(as_cell(v) for v in row)
+        if len(cells) < len(self.column_spec):
+            cells += (Cell("-"),) * (len(self.column_spec) - len(cells))
+        return cells[: len(self.column_spec)]
+
+    def _matches(self, key: str, row: tuple[Cell, ...]) -> bool:
         if not self.filter_text:
             return True
-        return any(self.filter_text in str(cell).lower() for cell in (key, *row))
+        return self.filter_text in key.lower() or any(self.filter_text in c.text.lower() for c in row)
 
-    def _wanted(self) -> dict[str, Row]:
-        return {k: r for k, r in self.source_rows.items() if self._matches(k, r)}
+    def _shown_cells(self, cells: tuple[Cell, ...]) -> list[Text]:
+        return [self._render(cells[self._index[c.key]]) for c in self._visible]
 
     def _apply(self) -> None:
-        wanted = self._wanted()
-        for key in [k for k in self._shown if k not in wanted]:
-            self._remove(key)
-        added = False
+        if not self._visible:
+            return
+        wanted = {k: r for k, r in self.source_rows.items() if self._matches(k, r)}
+        cursor = self.cursor_key()
+        moved = False
         with self.app.batch_update():
+            for key in [k for k in self._shown if k not in wanted]:
+                self._remove(key)
+                moved = True
+            added = False
             for key, row in wanted.items():
                 old = self._shown.get(key)
                 if old is None:
-                    self.add_row(*row, key=key)
+                    self.add_row(*self._shown_cells(row), key=key)
                     self._shown[key] = row
                     added = True
                 elif old != row:
                     self._update(key, old, row)
-            if added:
+                    moved = moved or self._sort_changed(old, row)
+            if added or moved:
                 self._resort()
+            self._restore_cursor(cursor)
+        self._layout()
 
     def _apply_one(self, key: str) -> None:
+        if not self._visible:
+            return
         row = self.source_rows.get(key)
         old = self._shown.get(key)
+        cursor = self.cursor_key()
         if row is None or not self._matches(key, row):
             if old is not None:
                 self._remove(key)
+                self._restore_cursor(cursor)
             return
         if old is None:
-            self.add_row(*row, key=key)
+            self.add_row(*self._shown_cells(row), key=key)
             self._shown[key] = row
             self._resort()
+            self._restore_cursor(cursor)
         elif old != row:
             self._update(key, old, row)
+            if self._sort_changed(old, row):
+                self._resort()
+                self._restore_cursor(cursor)
 
-    def _update(self, key: str, old: Row, row: Row) -> None:
-        for (column, _), before, after in zip(self.column_spec, old, row, strict=False):
-            if before != after:
-                try:
-                    # Widen a column only when the new text would not fit ("running" ->
-                    # "cancelled"); re-measuring on every update is what costs CPU.
-                    wider = len(str(after)) > self.columns[ColumnKey(column)].content_width
-                    self.update_cell(key, column, after, update_width=wider)
-                except (CellDoesNotExist, RowDoesNotExist):
-                    pass
+    def _sort_changed(self, old: tuple[Cell, ...], row: tuple[Cell, ...]) -> bool:
+        if self.sort_by is None:
+            return False
+        i = self._index[self.sort_by]
+        return old[i].sort_value != row[i].sort_value
+
+    def _update(self, key: str, old: tuple[Cell, ...], row: tuple[Cell, ...]) -> None:
+        for col in self._visible:
+            i = self._index[col.key]
+            if old[i] != row[i]:
+                self._set_cell(key, col.key, row[i])
         self._shown[key] = row
+
+    def _set_cell(self, key: str, column: str, cell: Cell) -> None:
+        try:
+            self.update_cell(key, column, self._render(cell), update_width=False)
+        except (CellDoesNotExist, RowDoesNotExist):
+            pass
 
     def _remove(self, key: str) -> None:
         self._shown.pop(key, None)
@@ -141,14 +422,43 @@ class LiveTable(DataTable[Any]):
         except RowDoesNotExist:
             pass
 
-    def _resort(self) -> None:
-        """Order rows by `order(key, cells)`, as DataTable.sort does but keyed by row key."""
-        if self.order is None or self.row_count < 2:
+    def _keeping_cursor(self, change: Callable[[], None]) -> None:
+        cursor = self.cursor_key()
+        change()
+        self._restore_cursor(cursor)
+
+    def _restore_cursor(self, key: str | None) -> None:
+        """Put the cursor back on `key`'s row wherever it moved (no-op when the row is gone)."""
+        if key is None or key not in self._shown:
             return
-        order = self.order
+        try:
+            index = self.get_row_index(key)
+        except RowDoesNotExist:
+            return
+        if index != self.cursor_row:
+            self.move_cursor(row=index, animate=False)
+
+    def _resort(self) -> None:
+        """Order rows by the sort column, else by `order(key, cells)`; keyed by row key."""
+        if self.row_count < 2 or (self.sort_by is None and self.order is None):
+            return
         shown = self._shown
-        ordered = sorted(self._data, key=lambda rk: order(str(rk.value), shown.get(str(rk.value), ())))
+        if self.sort_by is not None:
+            i = self._index[self.sort_by]
+            tiebreak = self.order
+
+            def key(rk: Any) -> Any:
+                cells = shown.get(str(rk.value))
+                return _sort_key(cells[i] if cells else None)
+
+            ordered = list(self._data)
+            if tiebreak is not None:
+                ordered.sort(key=lambda rk: tiebreak(str(rk.value), shown.get(str(rk.value), ())))
+            ordered.sort(key=key, reverse=self.sort_reverse)
+        else:
+            order = self.order
+            assert order is not None
+            ordered = sorted(self._data, key=lambda rk: order(str(rk.value), shown.get(str(rk.value), ())))
         self._row_locations = TwoWayDict({row_key: index for index, row_key in enumerate(ordered)})
         self._update_count += 1
         self.refresh()
-
