@@ -162,14 +162,14 @@ class DashApp(App[None]):
         self.query_one(TabbedContent).active = f"tab-{name}"
         pane = self.pane_named(name)
         pane.focus_main()
-        if name in self.dirty or name not in self.loaded:
-            self.refresh_panes([name])
+        if name in self.dirty or name not in self.loaded or name == OverviewPane.NAME:
+            self.refresh_panes([name])  # the overview reads only the status line's data while hidden
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         name = (event.pane.id or "").removeprefix("tab-")
         self.pane_named(name).focus_main()  # a clicked tab: the pane's keys work at once
         self.refresh_bindings()
-        if name in self.dirty:
+        if name in self.dirty or name == OverviewPane.NAME:
             self.refresh_panes([name])
 
     # -- refresh -----------------------------------------------------------------------------

@@ -78,6 +78,25 @@ async def wait_for(pilot: Pilot[Any], predicate: Callable[[], bool], what: str, 
 
 
 @pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """An empty swamp repo (`.swamp/` and `.swamp.yaml`)."""
+    root = tmp_path / "repo"
+    (root / ".swamp").mkdir(parents=True)
+    (root / ".swamp.yaml").write_text("swampVersion: 0.1.0\n")
+    return root
+
+
+def with_local_vault(daemon: Any, repo: Path, name: str) -> None:
+    """A swamp `local_encryption` vault NAME in `repo`, and the repo registered as `demo`."""
+    vaults = repo / "vaults" / "local_encryption"
+    vaults.mkdir(parents=True)
+    (vaults / "v1.yaml").write_text(f"id: 11111111-1111-4111-8111-111111111111\nname: {name}\n"
+                                    "type: local_encryption\nconfig:\n  auto_generate: true\n"
+                                    "createdAt: '2026-11-01T10:00:00.000Z'\n")
+    daemon.call("repos.register", {"path": str(repo), "name": "demo"})
+
+
+@pytest.fixture
 def snapshot_app() -> Callable[..., DashApp]:
     def make(**kwargs: Any) -> DashApp:
         overrides = kwargs.pop("results", {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,21 +12,13 @@ import pytest
 from textual.widgets import Input, Log, Static
 
 from tests.conftest import swampd_command
-from tests.tui.conftest import SIZE, cell_texts, pane_empty_text, settle, wait_for
+from tests.tui.conftest import SIZE, cell_texts, pane_empty_text, settle, wait_for, with_local_vault
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.prompt import PromptScreen
 
 pytestmark = [pytest.mark.tui, pytest.mark.anyio]
 
 MODEL = "9a7c0e11-2222-4333-8444-555566667777"
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    (root / ".swamp").mkdir(parents=True)
-    (root / ".swamp.yaml").write_text("swampVersion: 0.1.0\n")
-    return root
 
 
 @pytest.fixture
@@ -57,7 +50,7 @@ class TestOverview:
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: app.fetches >= 1 and app.connected is True, "first refresh")
             info = str(app.query_one("#daemon-info", Static).render())
-            assert f"pid        {daemon.pid}" in info
+            assert f"pid {daemon.pid}" in info
             assert daemon.paths.socket in info
             assert f"pid {daemon.pid}" in str(app.query_one("#status", Static).render())
 
@@ -87,13 +80,16 @@ class TestInflightPane:
             await pilot.press("3")
             assert pane_empty_text(app, "inflight").startswith("no calls in flight")
             clients = runs(3)
-            await wait_for(pilot, lambda: [r[4] for r in cell_texts(app, "inflight-table")] == ["3"],
+            await wait_for(pilot, lambda: [r[5] for r in cell_texts(app, "inflight-table")] == ["3"],
                            "one flight with three waiters")
-            def peers() -> str:
-                return str(app.query_one("#peers", Static).render())
 
-            await wait_for(pilot, lambda: peers().count("run web plan") == 3, "the waiting peers' commands")
-            assert all(str(p.pid) in peers() for p in clients)
+            def peers() -> list[list[str]]:
+                return cell_texts(app, "peers")
+
+            await wait_for(pilot, lambda: sum("run web plan" in r[4] for r in peers()) == 3,
+                           "the waiting peers' commands")
+            assert sorted(r[0] for r in peers()) == sorted(str(p.pid) for p in clients)
+            assert all(r[2] == str(os.getpid()) for r in peers())  # the agent: this test ran them
             # n keeps it
             await pilot.press("x")
             assert isinstance(app.screen, ConfirmScreen)
@@ -254,12 +250,7 @@ class TestCachePane:
 
 class TestVaultPane:
     async def test_metadata_only_and_rotate(self, daemon: Any, live_app: Any, repo: Path) -> None:
-        vaults = repo / "vaults" / "local_encryption"
-        vaults.mkdir(parents=True)
-        (vaults / "v1.yaml").write_text("id: 11111111-1111-4111-8111-111111111111\nname: dev\n"
-                                        "type: local_encryption\nconfig:\n  auto_generate: true\n"
-                                        "createdAt: '2026-11-01T10:00:00.000Z'\n")
-        daemon.call("repos.register", {"path": str(repo), "name": "demo"})
+        with_local_vault(daemon, repo, "dev")
         secret = "s3cr3t-value-never-shown"
         daemon.call("vault.put", {"vault": "dev", "key": "DB_PASSWORD", "value": secret, "repo": str(repo)})
         app = live_app()
@@ -282,7 +273,8 @@ class TestVaultPane:
             await pilot.press("l", "escape")
             assert daemon.call("vault.status")["locked"] is False
             await pilot.press("l", "y")
-            await wait_for(pilot, lambda: "(locked)" in str(app.query_one("#vault-summary", Static).render()),
+            summary = app.query_one("#vault-summary", Static)
+            await wait_for(pilot, lambda: "(locked: l unlocks)" in str(summary.render()),
                            "the pane shows the vault locked")
             assert daemon.call("vault.status")["locked"] is True
             await pilot.press("l")

@@ -14,21 +14,13 @@ from typing import Any
 import pytest
 from textual.widgets import Static
 
-from tests.tui.conftest import SIZE, cell_texts, pane_empty_text, settle, wait_for
+from tests.tui.conftest import SIZE, cell_texts, pane_empty_text, settle, wait_for, with_local_vault
 from tui.widgets.confirm import ConfirmScreen
 
 pytestmark = [pytest.mark.tui, pytest.mark.anyio]
 
 MODEL = "9a7c0e11-2222-4333-8444-555566667777"
 MARKUP = ["sh", "-c", "echo 's/[/]/_/g' [/b] '[red]x[/red]'; sleep 120"]
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    (root / ".swamp").mkdir(parents=True)
-    (root / ".swamp.yaml").write_text("swampVersion: 0.1.0\n")
-    return root
 
 
 class BlockedRead:
@@ -115,12 +107,7 @@ class TestMarkupIsData:
             assert app.is_running
 
     async def test_a_label_with_markup_is_shown_as_typed(self, daemon: Any, live_app: Any, repo: Path) -> None:
-        vaults = repo / "vaults" / "local_encryption"
-        vaults.mkdir(parents=True)
-        (vaults / "v1.yaml").write_text("id: 11111111-1111-4111-8111-111111111111\nname: dev\n"
-                                        "type: local_encryption\nconfig:\n  auto_generate: true\n"
-                                        "createdAt: '2026-11-01T10:00:00.000Z'\n")
-        daemon.call("repos.register", {"path": str(repo), "name": "demo"})
+        with_local_vault(daemon, repo, "dev")
         daemon.call("vault.put", {"vault": "dev", "key": "K", "value": "v", "repo": str(repo),
                                   "labels": {"note": "[/b]", "colour": "[red]x[/red]"}})
         app = live_app()

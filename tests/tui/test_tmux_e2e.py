@@ -79,7 +79,7 @@ def test_twenty_waiters_one_flight_cancelled_from_the_console(daemon: Any, tmux_
                                 str(repo)], env=daemon.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
               for _ in range(20)]
     try:
-        flight_row = re.compile(r"jobs\.swamp\s+web-fleet\s+\S+\s+20\b")
+        flight_row = re.compile(r"jobs\.swamp\s+web-fleet\s+client\s+\S+\s+20\b")
         screen = term.wait(lambda s: bool(flight_row.search(s)), "one flight with 20 waiters")
         assert len(re.findall(r"jobs\.swamp\s+web-fleet", screen)) == 1
         assert "20 waiting peer(s)" in screen

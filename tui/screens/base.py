@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.widgets import DataTable, Input, Static
 
 from tui.datasource import is_unavailable
@@ -82,6 +83,12 @@ class Pane(Vertical):
             from tui.widgets.detail import DetailScreen
 
             self.app.push_screen(DetailScreen(f"{self.TITLE}: {key}", record))
+
+    def is_visible_pane(self) -> bool:
+        try:
+            return self.dash.active_pane() is self
+        except NoMatches:
+            return False
 
     def tick(self) -> None:
         """Once per poll interval while visible: refresh time-based cells (ages, durations)."""

@@ -183,9 +183,10 @@ class InflightPane(Pane):
         now = self.dash.source.now()
         internal = flight["internal_waiters"]
         what = flight["detail"] or " ".join(x for x in (flight["method"], flight["model"]) if x)
-        line = Text.assemble(("flight ", "bold"), flight["key"], f"  {what}  ·  {len(flight['peers'])} waiting peer(s)")
+        line = Text.assemble((f"{len(flight['peers'])} waiting peer(s)", "bold"))
         if internal:
             line.append(f" + {internal} daemon-internal waiter(s)", style="italic")
+        line.append(f"  ·  {what}  ·  flight {flight['key']}")
         line.no_wrap, line.overflow = True, "ellipsis"
         title.update(line)
         peers_table.sync({p["pid"]: (Cell(p["pid"], sort=int(p["pid"]) if p["pid"].isdigit() else 0),

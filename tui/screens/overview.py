@@ -59,6 +59,8 @@ class OverviewPane(Pane):
                 yield RateChart(id="rps-chart", percent=False, colour="accent")
 
     def requests(self, tick: int) -> list[tuple[str, Any]]:
+        if not self.is_visible_pane():
+            return [("daemon.status", None)]  # the status line's; the rest is read when shown
         wanted: list[tuple[str, Any]] = [("daemon.status", None), ("calls.stats", None), ("cache.stats", None),
                                          ("jobs.list", {"state": "running", "limit": 1000}),
                                          ("stats.history", {"window": self.window,
@@ -72,6 +74,9 @@ class OverviewPane(Pane):
         status = results.get("daemon.status")
         if isinstance(status, dict):
             self._show_daemon(status)
+        self._requests_now(now, status)
+        if "calls.stats" not in results:
+            return  # a hidden overview reads only the daemon's status
         calls = results.get("calls.stats")
         cache = results.get("cache.stats")
         jobs = results.get("jobs.list")
@@ -80,7 +85,6 @@ class OverviewPane(Pane):
             self._health = health if isinstance(health, dict) else {"error": health}
         self._show_backends(cache if isinstance(cache, dict) else None)
         self._kpis(calls, cache, jobs)
-        self._requests_now(now, status)
         if "stats.history" in results:
             self._charts(results["stats.history"])
 
