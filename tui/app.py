@@ -166,10 +166,14 @@ class DashApp(App[None]):
             self.refresh_panes([name])  # the overview reads only the status line's data while hidden
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id != self.query_one(TabbedContent).active:
+            return  # a late event of a tab left already (keys typed fast): focusing it would pull it back
         name = (event.pane.id or "").removeprefix("tab-")
-        self.pane_named(name).focus_main()  # a clicked tab: the pane's keys work at once
+        pane = self.pane_named(name)
+        if not pane.has_focus_within:
+            pane.focus_main()  # a clicked tab: the pane's keys work at once
         self.refresh_bindings()
-        if name in self.dirty or name == OverviewPane.NAME:
+        if name in self.dirty:
             self.refresh_panes([name])
 
     # -- refresh -----------------------------------------------------------------------------

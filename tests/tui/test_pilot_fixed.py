@@ -302,6 +302,21 @@ class TestFocus:
                 await pilot.pause(0.05)
             assert app.active_pane().NAME == "overview"
 
+    async def test_pane_keys_typed_fast_land_on_the_last_pane(self, snapshot_app: Any) -> None:
+        """Late TabActivated events of panes already left must not pull focus (and the tab) back."""
+        app = snapshot_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("3", "4", "2", "3", "4", "l")
+            await settle(pilot)
+            from tui.widgets.logview import LogScreen
+
+            assert isinstance(app.screen, LogScreen)
+            await pilot.press("escape")
+            await settle(pilot)
+            assert app.active_pane().NAME == "jobs"
+            assert app.focused is app.pane_named("jobs").table()
+
     async def test_a_key_right_after_a_resize_is_not_dropped(self, snapshot_app: Any) -> None:
         app = snapshot_app()
         async with app.run_test(size=SIZE) as pilot:
@@ -340,3 +355,18 @@ class TestLogs:
             await pilot.press("escape")
             assert not isinstance(app.screen, LogScreen)
             assert app.pane_named("jobs").detail_id == JOBS[0]["id"]
+
+
+class TestChartWindow:
+    async def test_w_picks_the_window_and_the_daemon_is_asked_for_it(self, snapshot_app: Any) -> None:
+        app = snapshot_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("4", "1", "w")
+            await settle(pilot)
+            title = app.query_one("#hit-title", Static)
+            assert "last 15 m" in str(title.render())
+            assert ("stats.history", {"window": 900, "points": 120}) in app.source.calls
+            await pilot.press("w", "w")
+            await settle(pilot)
+            assert "last 1 m" in str(title.render())

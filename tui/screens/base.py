@@ -177,8 +177,8 @@ class Pane(Vertical):
         table = self.table()
         if table is not None:
             self.screen.set_focus(table)
-        else:
-            self.screen.set_focus(None)
+        else:  # a pane without a table takes focus itself (its keys work), or none
+            self.screen.set_focus(self if self.can_focus else None)
 
     def set_stale(self, stale: bool) -> None:
         """The daemon is gone: what is shown is the last thing it said (dimmed, not live)."""

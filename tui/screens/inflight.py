@@ -70,7 +70,8 @@ class InflightPane(Pane):
     def compose(self) -> ComposeResult:
         yield self.filter_box()
         yield self.empty_line()
-        yield LiveTable(COLUMNS, id="inflight-table", order=lambda k, r: -(self.flights.get(k, {}).get("started") or 0))
+        yield LiveTable(COLUMNS, id="inflight-table", sort=("waiters", True),  # the biggest flight first
+                        order=lambda k, r: -(self.flights.get(k, {}).get("started") or 0))
         yield Static("", id="peers-title")
         yield LiveTable(PEER_COLUMNS, id="peers", sort=("waited", True))
 

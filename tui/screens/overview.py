@@ -26,7 +26,7 @@ def window_label(seconds: float) -> str:
     return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds / 60:g} m" if seconds >= 60 else f"{seconds:g} s"
 
 
-class OverviewPane(Pane):
+class OverviewPane(Pane, can_focus=True):
     NAME = "overview"
     TITLE = "Overview"
     TOPICS = ()

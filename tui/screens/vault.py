@@ -114,7 +114,7 @@ class VaultPane(Pane):
             return Cell(fmt.until(due, now), sort=due)
         if entry.get("hasRefreshHook"):
             return Cell("has a hook", sort=float("inf"))
-        return Cell("-", sort=None)
+        return Cell("-", sort=float("inf"))  # no hook: never due, last when sorted by due
 
     def commands(self) -> list[tuple[str, str, str]]:
         return [("Rotate secret", "its refresh hook, or a new random value", "rotate"),
