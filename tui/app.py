@@ -40,7 +40,7 @@ EVENT_BATCH_SECONDS = 0.25
 ACTIVE_PANE_EVERY = 5
 """The visible pane re-reads its lists every this many ticks even without events."""
 APP_KEYS = [
-    ("1-6", "overview, cache, in-flight, jobs, vault, extensions"),
+    ("1-7", "overview, cache, in-flight, jobs, vault, extensions, context"),
     ("/", "filter the table of this pane"), ("enter", "detail of the selected row (jobs: with the live log)"),
     ("escape", "close the filter or the detail"), ("p", "pause / resume live updates"),
     ("+ / -", "refresh interval up / down (1 s minimum)"), ("ctrl+r", "refresh now"),
@@ -282,6 +282,7 @@ class DashApp(App[None]):
             mine = [e for t in pane.TOPICS for e in by_topic.get(t, [])]
             if not mine:
                 continue
+            pane.remember(mine)
             self.dirty.add(pane.NAME)
             if not self.paused and pane.NAME == active:  # a hidden pane re-reads when shown
                 try:

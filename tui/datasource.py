@@ -116,7 +116,8 @@ class LiveSource:
                     raise DaemonUnavailable("the daemon closed the event stream") from exc
                 if message.get("method") == "events.event":
                     params = message.get("params") or {}
-                    yield {"topic": params.get("topic"), "data": params.get("data") or {}}
+                    yield {"topic": params.get("topic"), "data": params.get("data") or {}, "ts": params.get("ts"),
+                           "seq": params.get("seq")}
         except OSError as exc:
             raise DaemonUnavailable("the daemon closed the event stream") from exc
         finally:

@@ -124,6 +124,18 @@ RESULTS: dict[str, Any] = {
     "cache.prefetch": {"id": "prefetch-2", "state": "running", "topic": "cache"},
     "vault.rotate": {"vault": "host", "key": "GITHUB_TOKEN", "source": "policy", "version": 5},
     "stats.history": _history,
+    "context.list": lambda params: (
+        {"scope": params["scope"], "keys": [
+            {"scope": params["scope"], "key": f"step-{i}", "version": i + 1, "size": 120 * (i + 1), "ttl": 3600,
+             "ttl_left": 3000.0 - i * 100, "expires_at": NOW + 3000 - i * 100, "created_at": NOW - 600,
+             "updated_at": NOW - 60 * i} for i in range(3)]}
+        if (params or {}).get("scope") else
+        {"bytes": 9_400, "max_bytes": 268_435_456, "scopes": [
+            {"scope": "run-7f3a", "keys": 3, "bytes": 720, "next_expiry": NOW + 2800, "last_expiry": NOW + 3000,
+             "updated_at": NOW - 5, "ttl_left": 3000.0},
+            {"scope": "run-b21c", "keys": 12, "bytes": 8_680, "next_expiry": NOW + 40, "last_expiry": NOW + 45,
+             "updated_at": NOW - 300, "ttl_left": 45.0}]}),
+    "context.drop": {"scope": "run-7f3a", "key": None, "dropped": 3},
 }
 
 def fixed_source(**overrides: Any) -> FixedSource:

@@ -295,3 +295,24 @@ class TestExtensionsPane:
             assert row[0] == "@acme/tools" and "@acme/server" in row[2] and row[4] == "not checked"
             await pilot.press("v")
             await wait_for(pilot, lambda: cell_texts(app, "extensions-table")[0][4] == "ok", "verified ok")
+
+
+class TestContextPane:
+    async def test_scopes_sizes_ttl_and_drop(self, daemon: Any, live_app: Any) -> None:
+        secret = "value-the-pane-never-reads"
+        daemon.call("context.put", {"scope": "run-1", "key": "plan", "value": {"note": secret}, "ttl": 600})
+        daemon.call("context.put", {"scope": "run-1", "key": "step", "value": 3, "ttl": 30})
+        daemon.call("context.put", {"scope": "run-2", "key": "x", "value": "y"})
+        app = live_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("7")
+            await wait_for(pilot, lambda: len(cell_texts(app, "context-scopes")) == 2, "two scopes")
+            await wait_for(pilot, lambda: {r[0] for r in cell_texts(app, "context-keys")} in ({"plan", "step"}, {"x"}),
+                           "the selected scope's keys")
+            assert secret not in repr(cell_texts(app, "context-scopes")) + repr(cell_texts(app, "context-keys"))
+            chosen = app.pane_named("context").table().cursor_key()
+            await pilot.press("d", "y")
+            await wait_for(pilot, lambda: chosen not in [r[0] for r in cell_texts(app, "context-scopes")],
+                           "the scope dropped")
+            assert [s["scope"] for s in daemon.call("context.list")["scopes"]] == [
+                s for s in ("run-1", "run-2") if s != chosen]

@@ -370,3 +370,48 @@ class TestChartWindow:
             await pilot.press("w", "w")
             await settle(pilot)
             assert "last 1 m" in str(title.render())
+
+
+class TestContextPane:
+    async def test_scopes_keys_and_drop_a_scope(self, snapshot_app: Any) -> None:
+        app = snapshot_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("7")
+            await settle(pilot)
+            rows = cell_texts(app, "context-scopes")
+            assert [r[0] for r in rows] == ["run-7f3a", "run-b21c"]  # the most recently updated first
+            await wait_for(pilot, lambda: len(cell_texts(app, "context-keys")) == 3, "the scope's keys")
+            assert [r[0] for r in cell_texts(app, "context-keys")] == ["step-0", "step-1", "step-2"]
+            await pilot.press("d")
+            assert isinstance(app.screen, ConfirmScreen)
+            assert "run-7f3a" in str(app.screen.query_one("#confirm-title", Static).render())
+            await pilot.press("y")
+            await wait_for(pilot, lambda: ("context.drop", {"scope": "run-7f3a"}) in app.source.calls, "dropped")
+
+
+class TestCallsTimeline:
+    async def test_t_shows_what_swamp_events_prints(self, snapshot_app: Any) -> None:
+        from tests.tui.canned import FLIGHT_KEY, NOW
+        from tui.messages import EventsArrived
+
+        app = snapshot_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            events = [{"topic": "calls", "ts": NOW + i, "seq": 100 + i,
+                       "data": {"type": t, "phase": p, "key": FLIGHT_KEY, "method": "jobs.swamp", "model": "web-fleet",
+                                "waiters": w, "peer": {"pid": 40100 + i, "cmdline": "swamp run web-fleet plan"}}}
+                      for i, (t, p, w) in enumerate([("call.started", "started", 1), ("call.joined", "joined", 2),
+                                                     ("call.left", "detached", 1)])]
+            events.append({"topic": "calls", "ts": NOW + 9, "seq": 110, "data": {
+                "type": "call.ended", "phase": "finished", "key": FLIGHT_KEY, "method": "jobs.swamp",
+                "model": "web-fleet", "waiters": 1, "outcome": "succeeded", "duration": 9.0}})
+            app.post_message(EventsArrived(events))  # while another pane shows: still remembered
+            await settle(pilot)
+            await pilot.press("3", "t")
+            await settle(pilot)
+            rows = cell_texts(app, "calls-timeline")
+            assert [r[1] for r in rows] == ["finished", "detached", "joined", "started"]  # newest first
+            assert rows[-1][4] == "40100" and rows[0][7] == "succeeded" and rows[0][8] == "9.0s"
+            await pilot.press("t")
+            assert app.query_one("#peers").display and not app.query_one("#calls-timeline").display

@@ -112,7 +112,7 @@ class TestCharts:
 
 
 LAYOUT_STEPS = {"overview": (), "cache": ("2",), "inflight": ("3",), "jobs": ("4", "enter"), "vault": ("5",),
-                "extensions": ("6",), "log": ("4", "l")}
+                "extensions": ("6",), "context": ("7",), "log": ("4", "l")}
 
 
 class TestLayouts:

@@ -1,15 +1,18 @@
-"""One module per pane of the console; `PANES` is their order (keys 1-6)."""
+"""One module per pane of the console; `PANES` is their order (keys 1-7)."""
 
 from __future__ import annotations
 
 from tui.screens.base import Pane
 from tui.screens.cache import CachePane
+from tui.screens.context import ContextPane
 from tui.screens.extensions import ExtensionsPane
 from tui.screens.inflight import InflightPane
 from tui.screens.jobs import JobsPane
 from tui.screens.overview import OverviewPane
 from tui.screens.vault import VaultPane
 
-PANES: tuple[type[Pane], ...] = (OverviewPane, CachePane, InflightPane, JobsPane, VaultPane, ExtensionsPane)
+PANES: tuple[type[Pane], ...] = (OverviewPane, CachePane, InflightPane, JobsPane, VaultPane, ExtensionsPane,
+                                 ContextPane)
 
-__all__ = ["PANES", "CachePane", "ExtensionsPane", "InflightPane", "JobsPane", "OverviewPane", "Pane", "VaultPane"]
+__all__ = ["PANES", "CachePane", "ContextPane", "ExtensionsPane", "InflightPane", "JobsPane", "OverviewPane", "Pane",
+           "VaultPane"]

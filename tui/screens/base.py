@@ -67,6 +67,9 @@ class Pane(Vertical):
     def on_events(self, events: list[dict[str, Any]]) -> None:
         """Apply a batch of events of this pane's topics (UI thread); cheap, by row key."""
 
+    def remember(self, events: list[dict[str, Any]]) -> None:
+        """Every batch of this pane's topics, visible or not, paused or not (a timeline keeps them)."""
+
     def record_of(self, key: str) -> dict[str, Any] | None:
         """The record behind a row, for the enter detail view (None: no detail)."""
         return None

@@ -17,6 +17,12 @@ from tui.widgets.table import Cell, Col, LiveTable, Row
 COLUMNS = [Col("key", "key", max=12, drop=6), Col("method", "method", drop=3),
            Col("target", "model / command", flex=True, min=20), Col("origin", "origin", drop=4),
            Col("age", "age"), Col("waiters", "waiters"), Col("held", "held", drop=5)]
+TIMELINE_COLUMNS = [Col("time", "time (UTC)"), Col("phase", "phase"), Col("key", "flight", max=12),
+                    Col("what", "method / model / command", flex=True, min=16, drop=2), Col("pid", "peer pid"),
+                    Col("peer", "peer command line", flex=True, min=12, drop=1), Col("waiters", "waiters"),
+                    Col("outcome", "outcome", drop=3), Col("duration", "duration", drop=4)]
+TIMELINE_KEEP = 1000
+"""Calls events the timeline keeps (the console's own memory; `swamp events --since-start` has older)."""
 PEER_COLUMNS = [Col("pid", "pid"), Col("waited", "waited"), Col("ppid", "agent pid", drop=2),
                 Col("agent", "agent (parent process)", flex=True, min=16, drop=1),
                 Col("cmdline", "command line", flex=True, min=24)]
@@ -58,14 +64,18 @@ class InflightPane(Pane):
     METHODS = ("calls.inflight",)
     MUTATING = frozenset({"cancel_flight"})
     KEYS = [("x", "cancel the selected flight for every waiter (asks first)"),
-            ("i", "hide / show the daemon's own flights (hot-tier reads and revalidations)")]
-    BINDINGS = [Binding("x", "cancel_flight", "cancel flight"), Binding("i", "toggle_internal", "hide internal")]
+            ("i", "hide / show the daemon's own flights (hot-tier reads and revalidations)"),
+            ("t", "the calls timeline (what `swamp events --topic calls` prints) instead of the peers")]
+    BINDINGS = [Binding("x", "cancel_flight", "cancel flight"), Binding("i", "toggle_internal", "hide internal"),
+                Binding("t", "toggle_timeline", "timeline")]
 
     def __init__(self) -> None:
         super().__init__()
         self.flights: dict[str, dict[str, Any]] = {}
         self.hide_internal = False
         self.shown_key: str | None = None
+        self.timeline: dict[str, Row] = {}
+        self.show_timeline = False
 
     def compose(self) -> ComposeResult:
         yield self.filter_box()
@@ -74,6 +84,7 @@ class InflightPane(Pane):
                         order=lambda k, r: -(self.flights.get(k, {}).get("started") or 0))
         yield Static("", id="peers-title")
         yield LiveTable(PEER_COLUMNS, id="peers", sort=("waited", True))
+        yield LiveTable(TIMELINE_COLUMNS, id="calls-timeline", sort=("time", True))
 
     def table(self) -> LiveTable:
         return self.query_one("#inflight-table", LiveTable)
@@ -172,6 +183,8 @@ class InflightPane(Pane):
             self._show_peers(str(event.row_key.value) if event.row_key is not None else None)
 
     def _show_peers(self, key: str | None) -> None:
+        if self.show_timeline:
+            return
         flight = self.flights.get(key or "")
         title = self.query_one("#peers-title", Static)
         peers_table = self.query_one("#peers", LiveTable)
@@ -195,8 +208,52 @@ class InflightPane(Pane):
                                      p["ppid"] or "-", p["parent_cmdline"] or "-", p["cmdline"] or "-")
                           for p in flight["peers"]})
 
+    def on_mount(self) -> None:
+        self.query_one("#calls-timeline").display = False
+
+    def remember(self, events: list[dict[str, Any]]) -> None:
+        """Every calls event since the console started, as `swamp events --topic calls` prints it."""
+        for event in events:
+            data = rec.mapping(event.get("data"))
+            seq = rec.integer(event.get("seq")) or len(self.timeline) + 1
+            at = rec.number(event.get("ts")) or self.dash.source.now()
+            peer = rec.mapping(data.get("peer"))
+            phase = rec.text(data.get("phase")) or rec.text(data.get("type")).removeprefix("call.")
+            outcome = rec.text(data.get("outcome"))
+            what = rec.text(data.get("detail")) or " ".join(
+                x for x in (rec.text(data.get("method")), rec.text(data.get("model"))) if x)
+            duration = rec.number(data.get("duration"))
+            self.timeline[f"{seq:012d}"] = (
+                Cell(fmt.stamp(at)[11:] + f".{int(at * 1000) % 1000:03d}", sort=(at, seq)),
+                Cell(phase, tone={"started": "active", "finished": "ok" if outcome == "succeeded" else "bad",
+                                  "detached": "muted"}.get(phase, "")),
+                rec.text(data.get("key"))[:12], what or "-", rec.text(peer.get("pid"), "-"),
+                rec.text(peer.get("cmdline"), "-"), rec.integer(data.get("waiters")),
+                Cell(outcome or "-", tone="" if outcome in ("", "succeeded") else "bad"),
+                Cell(fmt.duration(duration), sort=duration) if duration is not None else "-")
+        while len(self.timeline) > TIMELINE_KEEP:
+            self.timeline.pop(next(iter(self.timeline)))
+        if self.show_timeline and self.is_visible_pane():
+            self._draw_timeline()
+
+    def _draw_timeline(self) -> None:
+        self.query_one("#calls-timeline", LiveTable).sync(self.timeline)
+        self.query_one("#peers-title", Static).update(Text(
+            f"calls timeline: {len(self.timeline)} event(s) since this console started, newest first "
+            "(t: back to the peers; `swamp events --topic calls --since-start` has older ones)"))
+
+    def action_toggle_timeline(self) -> None:
+        self.show_timeline = not self.show_timeline
+        self.query_one("#calls-timeline").display = self.show_timeline
+        self.query_one("#peers").display = not self.show_timeline
+        if self.show_timeline:
+            self._draw_timeline()
+        else:
+            self._show_peers(self.table().cursor_key())
+
     def commands(self) -> list[tuple[str, str, str]]:
-        return [("Cancel flight", "cancel the selected in-flight call for every waiter", "cancel_flight"),
+        return [("Calls timeline", "what `swamp events --topic calls` prints, in the pane", "toggle_timeline"),
+                ("Cancel flight", "cancel the selected in-flight call for every waiter", "cancel_flight"),
                 ("Hide or show internal flights", "the daemon's own hot-tier reads and revalidations",
                  "toggle_internal")]
 
