@@ -14,6 +14,13 @@ from tests.conftest import wait_until
 MODEL = "9a7c0e11-2222-4333-8444-555566667777"
 
 
+def swamp_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    (repo / ".swamp").mkdir(parents=True)
+    (repo / ".swamp.yaml").write_text("swampVersion: 0.1.0\n")
+    return repo
+
+
 class Counters:
     def __init__(self) -> None:
         self.requests = self.hits = self.reads = 0
@@ -70,8 +77,7 @@ def test_bad_windows_are_refused(daemon: Any, params: dict[str, Any]) -> None:
 
 
 def test_the_daemon_keeps_history_across_clients(daemon: Any, tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    (repo / ".swamp").mkdir(parents=True)
+    repo = swamp_repo(tmp_path)
     daemon.call("repos.register", {"path": str(repo), "name": "demo"})
     daemon.call("data.put", {"repo": "demo", "type": "t/x", "model": MODEL, "name": "n", "content": "x"})
     for _ in range(5):
@@ -91,8 +97,7 @@ def test_the_daemon_keeps_history_across_clients(daemon: Any, tmp_path: Path) ->
 
 
 def test_manual_evictions_are_counted(daemon: Any, tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    (repo / ".swamp").mkdir(parents=True)
+    repo = swamp_repo(tmp_path)
     daemon.call("repos.register", {"path": str(repo), "name": "demo"})
     daemon.call("data.put", {"repo": "demo", "type": "t/x", "model": MODEL, "name": "n", "content": "x"})
     daemon.call("data.get", {"repo": "demo", "type": "t/x", "model": MODEL, "name": "n"})
@@ -103,8 +108,7 @@ def test_manual_evictions_are_counted(daemon: Any, tmp_path: Path) -> None:
 
 
 def test_cache_keys_name_the_model_and_count_hits(daemon: Any, tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    (repo / ".swamp").mkdir(parents=True)
+    repo = swamp_repo(tmp_path)
     models = repo / "models" / "aws" / "ec2"
     models.mkdir(parents=True)
     (models / "web-1.yaml").write_text(f"id: {MODEL}\nname: web-1\n")

@@ -81,7 +81,7 @@ def test_twenty_waiters_one_flight_cancelled_from_the_console(daemon: Any, tmux_
     try:
         flight_row = re.compile(r"jobs\.swamp\s+web-fleet\s+client\s+\S+\s+20\b")
         screen = term.wait(lambda s: bool(flight_row.search(s)), "one flight with 20 waiters")
-        assert len(re.findall(r"jobs\.swamp\s+web-fleet", screen)) == 1
+        assert len(flight_row.findall(screen)) == 1
         assert "20 waiting peer(s)" in screen
         term.keys("x")
         term.wait(lambda s: "Cancel this flight for all 20 waiter(s)?" in s, "the confirmation")
