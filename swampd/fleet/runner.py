@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from swampd.errors import InvalidInput, SwampdError, Unsupported
+from swampd.errors import BackendUnavailable, InvalidInput, SwampdError, Unsupported
 from swampd.fleet.settings import HostEntry, ServeEntry
 from swampd.jobs.remote import RemoteOutcome, RemoteRun
 
@@ -80,8 +80,13 @@ class FleetJobRunner:
                     final = await self._attach(host, remote_id, run, written)
                     break
                 except SwampdError as exc:
-                    if exc.kind != "backend_unavailable" or attempt == REATTACH_TRIES:
+                    if exc.kind not in ("backend_unavailable", "timeout"):
                         raise
+                    if attempt == REATTACH_TRIES:
+                        raise BackendUnavailable(
+                            f"lost host {host} while its job {remote_id} ran there ({exc.message}); it may still "
+                            f"be running: swamp fleet rpc {host} jobs.cancel '{{\"id\": \"{remote_id}\"}}'",
+                            host=host, remote_id=remote_id) from None
                     await run.log([f"[swampd] the session to {host} dropped ({exc.message}); reattaching"])
                     await anyio.sleep(min(2 ** attempt, 5))
         except anyio.get_cancelled_exc_class():

@@ -152,3 +152,21 @@ def test_remote_job_state_reaches_subscribers_with_its_target(daemon) -> None:
                 states.append(data["state"])
                 assert data["target"] == "remote"
     assert states == ["queued", "running", "succeeded"]
+
+
+def test_a_host_lost_for_good_fails_the_job_and_says_the_remote_one_may_run_on(daemon, sshd) -> None:
+    record = daemon.call("jobs.submit", {"kind": "command", "target": "remote", "wait": False, "argv": [
+        "sh", "-c", "echo up; sleep 300"]})
+    wait_until(lambda: "up" in daemon.call("jobs.logs", {"id": record["id"]})["lines"], 60, "its first line")
+    remote_id = daemon.call("jobs.get", {"id": record["id"]})["remote"]["id"]
+    sshd.stop()  # the host goes away: every reattach is refused
+    try:
+        for pid in _ssh_children(daemon.pid):
+            os.kill(pid, 9)
+        final = daemon.call("jobs.wait", {"id": record["id"], "timeout": 120})
+    finally:
+        sshd.start()
+    assert final["state"] == "failed" and final["error"]["code"] == "backend_unavailable"
+    assert f"lost host remote while its job {remote_id} ran there" in final["error"]["message"]
+    assert remote(daemon, "jobs.get", {"id": remote_id})["state"] == "running"  # it did run on
+    assert remote(daemon, "jobs.cancel", {"id": remote_id})["status"] == "cancelled"
