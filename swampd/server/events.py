@@ -68,14 +68,22 @@ def _accepts(actual: Any, expected: Any) -> bool:
     return bool(actual == expected)
 
 
+_MISSING = object()
+
+
 def matches(data: Mapping[str, Any], where: Where) -> bool:
-    for path, accepted in where:
+    for path, accepted in where:  # plain loops and dict checks: this runs per event per filtered subscriber
         value: Any = data
         for part in path:
-            if not isinstance(value, Mapping) or part not in value:
+            if not isinstance(value, dict):
                 return False
-            value = value[part]
-        if not any(_accepts(value, expected) for expected in accepted):
+            value = value.get(part, _MISSING)
+            if value is _MISSING:
+                return False
+        for expected in accepted:
+            if _accepts(value, expected):
+                break
+        else:
             return False
     return True
 
