@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from swampd import __version__
 from swampd.config import Config
-from swampd.rates import RECENT_WINDOW, RollingCounter
 from swampd.server.events import EventBus, EventSettings
 
 if TYPE_CHECKING:
@@ -43,8 +42,6 @@ class DaemonState:
         self.connections = 0
         self.connections_total = 0
         self.requests_total = 0
-        self.requests_recent = RollingCounter(RECENT_WINDOW)
-        """Requests per second over the last minute (`swamp top`)."""
         self.requests_in_flight = 0
         self.draining = False
 

@@ -1,8 +1,9 @@
 """One snapshot of what the daemon is doing now, for `swamp top` (`daemon.top`).
 
-Everything comes from memory except the job list (one small SQLite query in a worker thread),
-and nothing is built for it: a daemon that has not served data yet reports no cache numbers
-rather than opening the hot tier.
+Everything comes from memory except the job list (one small SQLite query in a worker thread).
+The cache hit rate and the daemon's requests of the last minute come from its history (its
+counters sampled each second, `stats.history`), which never opens the hot tier; requests per
+peer from each connection's per-second counts.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ async def snapshot(services: Services, *, caller_pid: int | None = None, peer_li
     fanout = services.fanout
     flights = fanout.inflight()
     jobs = await services.jobs.list(ACTIVE_JOB_STATES, 200)
-    data = services.__dict__.get("data")  # built only once something read data: never built here
+    recent = services.history.window(RECENT_WINDOW, 1)  # the daemon's counters, sampled each second
+    overall = recent["overall"]
     busy = connected_peers(services, flights, exclude_pid=caller_pid)
     return {
         "time": now,
@@ -79,12 +81,14 @@ async def snapshot(services: Services, *, caller_pid: int | None = None, peer_li
         "daemon": {
             "pid": state.pid, "version": state.version, "uptime": round(state.uptime, 3),
             "connections": state.connections, "subscriptions": services.bus.subscription_count,
-            "requests_total": state.requests_total, "requests_recent": state.requests_recent.total(),
+            "requests_total": state.requests_total,
+            "requests_recent": round(overall["requests_per_s"] * overall["seconds"]),
             "requests_in_flight": state.requests_in_flight, "draining": state.draining,
         },
         "calls": {"flights": flights, "stats": fanout.stats()},
         "jobs": [_job(j, now) for j in jobs],
-        "cache": data.stats.recent() if data is not None else None,
+        "cache": {"window": RECENT_WINDOW, "covered": recent["covered"], "reads": overall["reads"],
+                  "hits": overall["hits"], "hit_ratio": overall["hit_ratio"]},
         "peers": busy[:peer_limit],
         "peers_total": len(busy),
     }

@@ -392,10 +392,8 @@ class ClientConnection(asyncio.Protocol, Connection):
         state = self._hub.services.state
         state.requests_in_flight += 1
         state.requests_total += 1
-        second = time.monotonic()
-        state.requests_recent.add(1, second)
         self.requests_total += 1
-        self.requests_recent.add(1, second)
+        self.requests_recent.add()
         task = start_task(self._run(obj))
         # Bookkeeping and the reply live in a done-callback: a task cancelled before its first
         # step never runs its own `try`/`finally`.

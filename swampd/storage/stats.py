@@ -8,8 +8,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from swampd.rates import RECENT_WINDOW, RollingCounter
-
 Publish = Callable[[str, dict[str, Any]], None]
 TOPIC = "cache"
 MAX_ITEMS = 10_000
@@ -63,8 +61,6 @@ class CacheStats:
         self._interval = 1.0 / events_per_second if events_per_second > 0 else float("inf")
         self._lock = threading.Lock()
         self._pending: dict[str, int] = {"hits": 0, "misses": 0, "evictions": 0, "stale": 0}
-        self._recent_hits = RollingCounter(RECENT_WINDOW)
-        self._recent_reads = RollingCounter(RECENT_WINDOW)
         self._last_emit = 0.0
 
     def backend(self, kind: str) -> BackendStats:
@@ -122,10 +118,6 @@ class CacheStats:
         """Aggregate; publish at most `events_per_second` `cache.activity` events."""
         with self._lock:
             self._pending[what] += count
-            if what != "evictions":
-                self._recent_reads.add(count)
-                if what != "misses":
-                    self._recent_hits.add(count)
             now = time.monotonic()
             if now - self._last_emit < self._interval:
                 return
@@ -151,13 +143,6 @@ class CacheStats:
             self._pending = dict.fromkeys(self._pending, 0)
             self._last_emit = time.monotonic()
         self.publish(TOPIC, data)
-
-    def recent(self) -> dict[str, Any]:
-        """Reads and hits over the last minute (stale reads served count as hits)."""
-        with self._lock:
-            reads, hits = self._recent_reads.total(), self._recent_hits.total()
-        return {"window": RECENT_WINDOW, "reads": reads, "hits": hits,
-                "hit_ratio": round(hits / reads, 4) if reads else None}
 
     def totals(self) -> tuple[int, int]:
         """(hits, requests) over every backend: cheap, for the once-a-second history."""
