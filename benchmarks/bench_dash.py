@@ -126,6 +126,7 @@ def seed(daemon: ThrowawayDaemon, jobs: int, keys: int) -> dict[str, Any]:
 
     repo = daemon.home / "repo"
     (repo / ".swamp").mkdir(parents=True)
+    (repo / ".swamp.yaml").write_text("swampVersion: 0.1.0\n")
     with Client(daemon.socket, timeout=120) as c:
         c.call("repos.register", {"path": str(repo), "name": "bench"})
     started = time.monotonic()
@@ -198,7 +199,8 @@ def main() -> None:
     if args.child:
         child_main(args.seconds, args.rounds)
         return
-    results: dict[str, Any] = {"machine": machine_info(), "params": vars(args) | {"child": None}}
+    results: dict[str, Any] = {"machine": machine_info(), "params": vars(args) | {"child": None},
+                               "load_average_at_start": [round(x, 1) for x in os.getloadavg()]}
     with ThrowawayDaemon() as daemon:
         results["idle"] = run_console(daemon, args.seconds, args.rounds)
     with ThrowawayDaemon({"SWAMPD_JOBS_MAX_CONCURRENT": "16"}) as daemon:
@@ -224,7 +226,8 @@ def markdown(r: dict[str, Any]) -> str:
     return "\n".join([
         "# swamp dash under load",
         "",
-        f"{m['date']} · Python {m['python']} · {m['cpu']} ({m['cpus']} CPUs, {m['memory_gib']} GiB) · {m['platform']}",
+        f"{m['date']} · Python {m['python']} · {m['cpu']} ({m['cpus']} CPUs, {m['memory_gib']} GiB) · {m['platform']}"
+        f" · load average at start {r.get('load_average_at_start', '?')}",
         "",
         f"Busy daemon: {seeded['jobs']} jobs, {seeded['cache_keys']} cached keys (seeded in {seeded['seed_seconds']} s), "
         f"a stream of ~{busy['stream_events_per_second']} events/s (short `true` jobs) during the console's run. "
