@@ -15,7 +15,7 @@ from tui import format as fmt
 from tui import records as rec
 from tui.screens.base import Pane, Results
 from tui.widgets.logview import MAX_LINES, LogLine, LogScreen
-from tui.widgets.table import Cell, Col, LiveTable, Row
+from tui.widgets.table import Cell, Col, LiveTable, Row, theme_style
 
 COLUMNS = [Col("id", "id", max=12), Col("state", "state"), Col("kind", "kind", drop=4),
            Col("target", "model.method / command", flex=True, min=24), Col("pid", "pid", drop=3),
@@ -67,6 +67,9 @@ class JobsPane(Pane):
             with Vertical(id="job-detail", classes="detail"):
                 yield Static("", id="job-record")
                 yield Log(id="job-log", max_lines=2000, auto_scroll=True)
+
+    def table(self) -> LiveTable:
+        return self.query_one("#jobs-table", LiveTable)
 
     def on_resize(self) -> None:
         self.query_one("#jobs-body").set_class(self.size.width < NARROW, "narrow")
@@ -229,7 +232,7 @@ class JobsPane(Pane):
             message = rec.mapping(error).get("message") if isinstance(error, dict) else error
             lines.append(f"error {rec.text(message, '-')}")
         text = Text.assemble((f"job {rec.text(job.get('id'))}", "bold"), "  ",
-                             (state, self.table()._style(fmt.JOB_TONES.get(state, "muted"))),
+                             (state, theme_style(self.app.theme_variables, fmt.JOB_TONES.get(state, "muted"))),
                              f"  ({rec.text(job.get('kind'), '?')})")
         for line in lines:
             text.append("\n")
