@@ -417,8 +417,11 @@ def start_daemon(paths: Paths, *, timeout: float = START_TIMEOUT) -> None:
             return
         read_fd, write_fd = os.pipe()
         try:
+            # Never a member of a job (swampd/jobs/process.py): a client run by a job starts a
+            # daemon that must outlive that job.
+            env = {k: v for k, v in os.environ.items() if k != "SWAMPD_JOB_ID"}
             proc = subprocess.Popen(
-                [*daemon_command(), "--ready-fd", str(write_fd)],
+                [*daemon_command(), "--ready-fd", str(write_fd)], env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,

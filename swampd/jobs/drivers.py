@@ -76,12 +76,27 @@ def _inputs(inputs: Any) -> dict[str, Any]:
     return inputs
 
 
+def _argv(argv: Any) -> list[str]:
+    """A command line a process can be started with: strings without NUL (exec cannot pass one)."""
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+        raise InvalidParams("argv must be a non-empty list of strings", param="argv")
+    if any("\0" in a for a in argv):
+        raise InvalidParams("argv must not contain a NUL character", param="argv")
+    return list(argv)
+
+
+def _path(value: Any, name: str) -> Any:
+    if isinstance(value, str) and "\0" in value:
+        raise InvalidParams(f"{name} must not contain a NUL character", param=name)
+    return value
+
+
 def _repo(repo: Any, *, local: bool) -> str | None:
     if repo is None:
         if local:
             raise InvalidParams("repo (the swamp repo directory) is required")
         return None
-    if not isinstance(repo, str) or not os.path.isabs(repo):
+    if not isinstance(_path(repo, "repo"), str) or not os.path.isabs(repo):
         raise InvalidParams("repo must be an absolute directory path")
     if local and not os.path.isdir(repo):
         raise NotFound(f"repo directory {repo} does not exist")
@@ -121,9 +136,8 @@ def workflow_spec(
 
 
 def command_spec(argv: Any = None, cwd: Any = None, env: Any = None, *, local: bool = True) -> dict[str, Any]:
-    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
-        raise InvalidParams("argv must be a non-empty list of strings")
-    if cwd is not None and (not isinstance(cwd, str) or not os.path.isabs(cwd)):
+    argv = _argv(argv)
+    if cwd is not None and (not isinstance(_path(cwd, "cwd"), str) or not os.path.isabs(cwd)):
         raise InvalidParams("cwd must be an absolute directory path")
     if local and cwd is not None and not os.path.isdir(cwd):
         raise NotFound(f"cwd {cwd} does not exist")
@@ -137,10 +151,9 @@ def swamp_cli_spec(argv: Any = None, cwd: Any = None, env: Any = None, executabl
     `identity` is what identical runs share (the front's dedupe rule, docs/front.md); `repo`,
     `model` and `method` name the run for the per-model lock, the job list and the console.
     """
-    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
-        raise InvalidParams("argv must be a non-empty list of strings")
+    argv = _argv(argv)
     for name, value in (("cwd", cwd), ("executable", executable), ("repo", repo)):
-        if not isinstance(value, str) or not os.path.isabs(value):
+        if not isinstance(_path(value, name), str) or not os.path.isabs(value):
             raise InvalidParams(f"{name} must be an absolute path")
     if not os.path.isdir(cwd):
         raise NotFound(f"cwd {cwd} does not exist")
@@ -159,10 +172,17 @@ def dedupe_material(kind: JobKind, spec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_env(env: Any) -> dict[str, str]:
+    """Environment variables a process can be given: names without `=` or NUL, values without NUL."""
     if not isinstance(env, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in env.items()
     ):
-        raise InvalidParams("env must be an object of string: string")
+        raise InvalidParams("env must be an object of string: string", param="env")
+    for key, value in env.items():
+        if not key or "=" in key or "\0" in key:
+            raise InvalidParams(f"env name {key!r} is not valid: names are non-empty, without '=' or NUL",
+                                param="env")
+        if "\0" in value:
+            raise InvalidParams(f"env {key} must not contain a NUL character", param="env")
     return dict(env)
 
 

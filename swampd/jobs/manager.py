@@ -21,8 +21,11 @@ are written there, and cancelling it cancels the remote run.
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import shlex
+import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -32,9 +35,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import Process
 
-from swampd.errors import CallFailed, InvalidParams, NotFound, SwampdError, Timeout, Unsupported
+from swampd.errors import BackendUnavailable, CallFailed, InvalidParams, NotFound, SwampdError, Timeout, Unsupported
 from swampd.fanout import Coalescer, canonical_key
-from swampd.jobs import drivers, process
+from swampd.jobs import drivers, outcomes, process
 from swampd.jobs.remote import RemoteRun, RemoteRunner
 from swampd.jobs.settings import JobSettings
 from swampd.jobs.states import SWAMP_RUNS, TERMINAL, Job, JobKind, JobState
@@ -42,6 +45,8 @@ from swampd.jobs.store import JobStore
 
 if TYPE_CHECKING:
     from swampd.api._context import Peer
+
+log = logging.getLogger(__name__)
 
 Publish = Callable[[str, dict[str, Any]], None]
 TOPIC = "jobs"
@@ -78,6 +83,9 @@ class JobManager:
         self._env_values: dict[str, dict[str, str]] = {}
         """Job id -> the env values it was submitted with: in memory only, never in a record."""
         self._remote_runs: dict[str, RemoteRun] = {}
+        self._unsaved: dict[str, Job] = {}
+        """Records the database could not take (a full state dir): the truth, served from memory and
+        saved again at the next chance; a terminal one is also in its reserved outcome file."""
         self._model_locks: dict[tuple[str, str], anyio.Lock] = {}
         self._slots = anyio.Semaphore(settings.max_concurrent)
         self.reaped: list[dict[str, Any]] = []
@@ -120,6 +128,10 @@ class JobManager:
             async with anyio.create_task_group() as tg:
                 for job_id in list(self._live):
                     tg.start_soon(self._cancel_quietly, job_id)
+            await self._flush_unsaved()
+            if self._unsaved:
+                log.error("%d job record(s) could not be saved (the state dir is full?); their outcomes wait in "
+                          "their .outcome files for the next start", len(self._unsaved))
             await anyio.to_thread.run_sync(self._store.close)
             self._started = False
 
@@ -264,10 +276,14 @@ class JobManager:
         except SwampdError as exc:
             await self._finish(job, JobState.FAILED,
                                error={"message": exc.message, "code": exc.kind})
-        except OSError as exc:  # log files, /proc: say what failed, not the raw text
+        except OSError as exc:  # log files, /proc, a full state dir: the errno, not the raw text
             await self._finish(job, JobState.FAILED, error={
-                "message": f"the job could not be run ({type(exc).__name__}, errno {exc.errno})",
+                "message": f"the job could not be run ({_cause(exc)}: {os.strerror(exc.errno or 0)})",
                 "code": "internal"})
+        except Exception as exc:  # noqa: BLE001 - a record must never stay queued or running
+            log.error("job %s failed outside its process: %s", job.id, type(exc).__name__)
+            await self._finish(job, JobState.FAILED, error={
+                "message": f"the job could not be run ({type(exc).__name__})", "code": "internal"})
         finally:
             self._forget(job)
         return self._view(job)
@@ -315,12 +331,14 @@ class JobManager:
             spec = {**spec, "env": self._env_values[job.id]}
         launch = drivers.launch(job.kind, spec, swamp_executable=executable,
                                 base_env=self._base_env, job_id=job.id)
-        log, out = await anyio.to_thread.run_sync(self._open_outputs, job)
+        # Room for the outcome first: a job whose end could not be recorded is not started (OSError).
+        await anyio.to_thread.run_sync(outcomes.reserve, self._log_dir, job.id)
+        log_file, out = await anyio.to_thread.run_sync(self._open_outputs, job)
         try:
             proc = await process.spawn(launch.argv, cwd=launch.cwd, env=launch.env,
-                                       stdout=out or log, stderr=log)
+                                       stdout=out or log_file, stderr=log_file)
         finally:
-            log.close()
+            log_file.close()
             if out is not None:
                 out.close()
         self._procs[job.id] = proc
@@ -334,18 +352,19 @@ class JobManager:
             code = await proc.wait()
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
-                await process.terminate(proc, proc.pid, self.settings.kill_grace)
+                await process.terminate(proc, proc.pid, self.settings.kill_grace, job.id)
             raise
         with anyio.CancelScope(shield=True):
-            # A job owns its group: whatever its main process left behind goes too.
-            await process.kill_leftovers(proc.pid)
+            # A job owns what it started: whatever its main process left behind goes too, also
+            # what left the group (setsid) but is still its descendant or carries its SWAMPD_JOB_ID.
+            await process.kill_leftovers(proc.pid, job.id)
         await self._complete(job, code)
 
     def _open_outputs(self, job: Job) -> tuple[Any, Any]:
         assert job.log_path is not None
-        log = open(job.log_path, "ab")  # handed to the child; closed by the caller
+        log_file = open(job.log_path, "ab")  # handed to the child; closed by the caller
         out = open(job.stdout_path, "wb") if job.stdout_path else None
-        return log, out
+        return log_file, out
 
     async def _complete(self, job: Job, code: int) -> None:
         if job.kind is JobKind.SWAMP_CLI:  # swamp's own output is the answer; the record keeps the code
@@ -383,7 +402,7 @@ class JobManager:
     async def _finish_cancelled(self, job: Job) -> None:
         proc = self._procs.get(job.id)
         if proc is not None and proc.returncode is None:
-            await process.terminate(proc, proc.pid, self.settings.kill_grace)
+            await process.terminate(proc, proc.pid, self.settings.kill_grace, job.id)
         reason = self._cancel_reasons.get(job.id, "every waiter left")
         error: dict[str, Any] = {"message": reason, "code": "cancelled"}
         run = self._remote_runs.get(job.id)
@@ -422,7 +441,7 @@ class JobManager:
     async def get(self, job_id: str) -> dict[str, Any]:
         if not isinstance(job_id, str) or not job_id:
             raise InvalidParams("id must be a job id string")
-        job = self._live.get(job_id)
+        job = self._live.get(job_id) or self._unsaved.get(job_id)
         if job is None:
             job = await anyio.to_thread.run_sync(self._store.get, job_id)
         if job is None:
@@ -436,8 +455,13 @@ class JobManager:
                     raise InvalidParams(f"unknown job state {s!r}")
         if not isinstance(limit, int) or limit < 1:
             raise InvalidParams("limit must be a positive integer")
+        await self._flush_unsaved()
         records = await anyio.to_thread.run_sync(self._store.list, states, limit)
-        return [self._view(self._live.get(job.id, job)) for job in records]
+        by_id = {job.id: self._live.get(job.id, job) for job in records}
+        by_id.update(self._unsaved)  # what the database could not take is the truth
+        jobs = [j for j in by_id.values() if states is None or str(j.state) in states]
+        jobs.sort(key=lambda j: j.created_at, reverse=True)
+        return [self._view(self._live.get(j.id, j)) for j in jobs[:limit]]
 
     async def wait(self, job_id: str, timeout: float | None = None,
                    peer: Peer | None = None) -> dict[str, Any]:
@@ -572,21 +596,24 @@ class JobManager:
         action = "none"
         if job.target is not None:
             return await self._reap_remote(job)
+        recorded = await anyio.to_thread.run_sync(outcomes.read, self._log_dir, job.id)
+        if recorded is not None:
+            return await self._apply_outcome(job, recorded)
         if job.state is JobState.QUEUED or job.pgid is None:
             state, code, msg = JobState.CANCELLED, "daemon_restart", "the daemon stopped before it ran"
         elif job.pid is not None and process.pid_alive(job.pid) and (
             job.proc_start is None or process.proc_start_time(job.pid) == job.proc_start
         ):
             with anyio.CancelScope(shield=True):
-                await process.terminate(None, job.pgid, self.settings.kill_grace)
+                await process.terminate(None, job.pgid, self.settings.kill_grace, job.id)
             action = "killed"
             state, code, msg = (JobState.CANCELLED, "daemon_restart",
                                 "killed after a daemon restart: its daemon had died")
         else:
             reused = job.pid is not None and process.pid_alive(job.pid)
-            if not reused and await anyio.to_thread.run_sync(process.group_members, job.pgid):
+            if not reused and await anyio.to_thread.run_sync(process.job_members, job.pgid, job.id):
                 with anyio.CancelScope(shield=True):
-                    await process.kill_leftovers(job.pgid)
+                    await process.kill_leftovers(job.pgid, job.id)
                 action = "killed_leftovers"
             state, code, msg = (JobState.FAILED, "daemon_lost",
                                 "its daemon died while it ran; the exit status is unknown")
@@ -596,6 +623,24 @@ class JobManager:
         await self._save(job)
         self._emit(job)
         return {"id": job.id, "state": str(state), "action": action}
+
+    async def _apply_outcome(self, job: Job, recorded: dict[str, Any]) -> dict[str, Any]:
+        """A job whose end its daemon saw but could not put in the database (a full state dir)."""
+        try:
+            state = JobState(recorded.get("state"))
+        except ValueError:
+            state = JobState.FAILED
+        if job.pgid is not None:  # it ended: anything it left must be gone already; make sure
+            with anyio.CancelScope(shield=True):
+                await process.kill_leftovers(job.pgid, job.id)
+        job.state = state if state in TERMINAL else JobState.FAILED
+        job.exit_code = recorded.get("exit_code")
+        job.result = recorded.get("result")
+        job.error = recorded.get("error")
+        job.ended_at = recorded.get("ended_at") or time.time()
+        await self._save(job)
+        self._emit(job)
+        return {"id": job.id, "state": str(job.state), "action": "outcome_recovered"}
 
     async def _reap_remote(self, job: Job) -> dict[str, Any]:
         """A job that ran elsewhere: its remote run is asked to stop (in the background)."""
@@ -622,11 +667,41 @@ class JobManager:
             await self.start()
 
     async def _save(self, job: Job) -> None:
+        """Record `job`. A database that cannot take it (a full state dir) never makes a record lie:
+        the job is kept in memory (served by get/list) and saved again at the next chance, and a
+        terminal outcome also goes into the job's reserved outcome file for the next start."""
         key = self._keys.get(job.id)
         flight = self._coalescer.get(key) if key else None
         job.waiters = len(flight.waiters) if flight is not None else 0
         row = JobStore.row(job)
-        await anyio.to_thread.run_sync(self._store.save_row, row)
+        try:
+            await anyio.to_thread.run_sync(self._store.save_row, row)
+        except (sqlite3.Error, OSError, BackendUnavailable) as exc:
+            first = job.id not in self._unsaved
+            self._unsaved[job.id] = job
+            if first:
+                log.error("job %s: its record could not be saved (%s); kept in memory and retried", job.id,
+                          _cause(exc))
+            if job.state in TERMINAL:
+                await anyio.to_thread.run_sync(outcomes.write, self._log_dir, job.id, _outcome(job))
+            return
+        self._unsaved.pop(job.id, None)
+        if job.state in TERMINAL:
+            await anyio.to_thread.run_sync(outcomes.remove, self._log_dir, job.id)
+        if self._unsaved:
+            await self._flush_unsaved()
+
+    async def _flush_unsaved(self) -> None:
+        """Save again what the database could not take before (once there is room)."""
+        for job in list(self._unsaved.values()):
+            try:
+                await anyio.to_thread.run_sync(self._store.save_row, JobStore.row(job))
+            except (sqlite3.Error, OSError, BackendUnavailable):
+                return  # still no room: try again later
+            if self._unsaved.get(job.id) is job:
+                del self._unsaved[job.id]
+            if job.state in TERMINAL:
+                await anyio.to_thread.run_sync(outcomes.remove, self._log_dir, job.id)
 
     def _view(self, job: Job) -> dict[str, Any]:
         out = job.to_dict()
@@ -642,6 +717,17 @@ class JobManager:
             "type": "job.state", "id": job.id, "kind": str(job.kind), "state": str(job.state),
             "model": job.model, "method": job.method, "exit_code": job.exit_code, "target": job.target,
         })
+
+
+def _outcome(job: Job) -> dict[str, Any]:
+    return {"state": str(job.state), "exit_code": job.exit_code, "error": job.error, "result": job.result,
+            "ended_at": job.ended_at}
+
+
+def _cause(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+    return f"{type(exc).__name__}: {exc}" if isinstance(exc, sqlite3.Error) else type(exc).__name__
 
 
 def _only(spec: Mapping[str, Any], *names: str) -> dict[str, Any]:
