@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
-from swampd.paths import Paths
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from swampd.paths import Paths
 
 
 def first_on_path(name: str = "swamp", path_env: str | None = None) -> str | None:

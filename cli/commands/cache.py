@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import time
-from typing import Any
 
-from cli.commands.data import add_repo_option, resolve_repo
-from cli.context import CliContext
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # argparse and typing only when the full parser runs (see parse_quick())
+    import argparse
+    from types import SimpleNamespace
+    from typing import Any
+
+    from cli.context import CliContext
 
 NAME = "cache"
 HELP = "inspect and control the hot tier"
@@ -15,7 +18,16 @@ UNDER_SWAMP = True
 """Also `swamp cache`: swamp has no command of this name."""
 
 
+def parse_quick(words: list[str]) -> SimpleNamespace | None:
+    """`cache stats` without argparse (its common call); None leaves the line to argparse."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(cache_action="stats") if words == ["stats"] else None
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
+    from cli.commands.data import add_repo_option
+
     sub = parser.add_subparsers(dest="cache_action", required=True, metavar="ACTION")
     sub.add_parser("stats", help="hits, misses, bytes, evictions, backend latency")
     ls = sub.add_parser("ls", help="cached keys with size, age, backend, stale flag")
@@ -62,6 +74,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             params["type"], params["model"] = args.model
         ctx.output(ctx.call("cache.evict", params), lambda r: f"evicted {r['evicted']} entries")
     else:
+        from cli.commands.data import resolve_repo
+
         params = {"repo": resolve_repo(args, ctx)}
         if args.model:
             params["type"], params["model"] = args.model

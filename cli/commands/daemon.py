@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
-from typing import Any
 
 from cli import exit_codes
-from cli.context import CliContext
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # argparse and typing only when the full parser runs (see parse_quick())
+    import argparse
+    from types import SimpleNamespace
+    from typing import Any
+
+    from cli.context import CliContext
 
 NAME = "daemon"
 HELP = "start, stop and inspect the swampd daemon"
@@ -32,6 +37,13 @@ KillMode=mixed
 [Install]
 WantedBy=default.target
 """
+
+
+def parse_quick(words: list[str]) -> SimpleNamespace | None:
+    """`daemon status` without argparse (its common call); None leaves the line to argparse."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(action="status") if words == ["status"] else None
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

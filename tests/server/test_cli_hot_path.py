@@ -54,3 +54,12 @@ def test_the_fronts_accelerated_read_imports_no_argparse_and_no_command_table(da
     assert heavy(modules) == set()
     assert not {"argparse", "json", "socket", "typing", "cli.commands", "cli.native", "swampd.front.service",
                 "yaml"} & modules
+
+
+def test_swampds_own_common_commands_skip_argparse_and_the_command_table(daemon, daemon_env, tmp_path):
+    for words in (["cache", "stats", "--json"], ["daemon", "status", "--json"]):
+        modules = imported_modules(words, daemon_env, str(tmp_path))
+        assert f"cli.commands.{words[0]}" in modules
+        assert not {"argparse", "pkgutil", "typing", "json", "socket", "cli.commands.data",
+                    "cli.commands.vault"} & modules, words
+        assert heavy(modules) == set()
