@@ -50,21 +50,22 @@ def _main(argv: list[str] | None) -> int:
         from cli.native import run_native
 
         return run_native("swamp", argv)
-    if not path or path[0] == "help" or "-h" in argv or "--help" in argv:
+    if not argv or path[:1] == ["help"] or "-h" in argv or "--help" in argv:
         from cli.front_help import help_kind, run_help
 
         kind = help_kind(argv, path)
         if kind is not None:
             return run_help(argv, kind)
-    from cli.accelerated import runner_for
-
-    runner = runner_for(path)
     outcome = b"p"
-    if runner is not None:
-        code = runner(argv)
-        if code is not None:
-            return code
-        outcome = b"f"
+    if len(path) >= 2:  # every accelerated command has a two-word path at least
+        from cli.accelerated import runner_for
+
+        runner = runner_for(path)
+        if runner is not None:
+            code = runner(argv)
+            if code is not None:
+                return code
+            outcome = b"f"
     from cli.passthrough import exec_swamp
 
     return exec_swamp(argv, outcome)

@@ -5,29 +5,33 @@ from __future__ import annotations
 import os
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from swampd.paths import Paths
+
 NOT_FOUND_EXIT = 127
 """A shell's code for a command it cannot find."""
 CANNOT_EXEC_EXIT = 126
 
-def real_swamp() -> str:
+def real_swamp(paths: Paths | None = None) -> str:
     """The real swamp binary, or exit with a message saying how to install or configure it."""
     from swampd.paths import resolve_paths
     from swampd.swamp_binary import SwampBinaryError, configured_name, find_real_swamp
 
     try:
-        return find_real_swamp(configured_name(config_file=resolve_paths().config_file))
+        return find_real_swamp(configured_name(config_file=(paths or resolve_paths()).config_file))
     except SwampBinaryError as exc:
         sys.stderr.write(f"swamp: {exc.message}\n")
         raise SystemExit(NOT_FOUND_EXIT) from None
 
 
-def count(outcome: bytes) -> None:
+def count(outcome: bytes, paths: Paths | None = None) -> None:
     """Record one passed-through call for `swamp daemon status` (`p` plain, `f` fallback)."""
     from swampd.front.counters import COUNTER_FILE
     from swampd.paths import resolve_paths
 
     try:
-        fd = os.open(os.path.join(resolve_paths().runtime_dir, COUNTER_FILE), os.O_WRONLY | os.O_APPEND)
+        fd = os.open(os.path.join((paths or resolve_paths()).runtime_dir, COUNTER_FILE), os.O_WRONLY | os.O_APPEND)
     except OSError:
         return
     try:
@@ -40,8 +44,11 @@ def count(outcome: bytes) -> None:
 
 def exec_swamp(argv: list[str], outcome: bytes = b"p") -> int:
     """Replace this process with the real swamp running `argv`; returns only when exec fails."""
-    executable = real_swamp()
-    count(outcome)
+    from swampd.paths import resolve_paths
+
+    paths = resolve_paths()
+    executable = real_swamp(paths)
+    count(outcome, paths)
     sys.stdout.flush()
     sys.stderr.flush()
     try:
