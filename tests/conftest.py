@@ -309,3 +309,55 @@ def module_real_swamp(real_swamp_executable: Path, tmp_path_factory: pytest.Temp
     per module and make many checks on it (each real call costs ~1.3 s)."""
     home = tmp_path_factory.mktemp("swamp-home")
     return RealSwamp(real_swamp_executable, home)
+
+
+# -- real backing services: PostgreSQL and an S3 endpoint (moto server) ------------------------
+
+S3_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """A throwaway PostgreSQL 15 cluster (Unix socket and 127.0.0.1), stopped at the session's end."""
+    from tests.storage.servers import PostgresCluster
+
+    cluster = PostgresCluster(tcp=True)
+    cluster.start()
+    yield cluster
+    cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[Any]:
+    """moto in server mode on loopback; the AWS credential chain of this process (and of the
+    daemons and swamp CLIs it starts) points at fake keys while it runs."""
+    from tests.storage.servers import MotoServer
+
+    saved = {k: os.environ.get(k) for k in S3_ENV}
+    os.environ.update(S3_ENV)
+    server = MotoServer()
+    server.start()
+    yield server
+    server.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def pg_up(pg_cluster: Any) -> Any:
+    """The cluster, started again if a previous test stopped it."""
+    try:
+        pg_cluster.start()
+    except Exception:  # noqa: BLE001 - already running
+        pass
+    return pg_cluster
+
+
+@pytest.fixture
+def moto_up(moto_server: Any) -> Any:
+    if moto_server.proc is None or moto_server.proc.poll() is not None:
+        moto_server.start()
+    return moto_server

@@ -37,7 +37,7 @@ from swampd.storage.layout import (
     load_metadata,
     parse_latest,
 )
-from swampd.storage.locks import StoreLock
+from swampd.storage.locks import model_lock_held
 from swampd.storage.repos import RepoHandle, RepoRegistry, known_model_id, resolve_model_id, store_id
 from swampd.storage.stats import CacheStats, Publish
 from swampd.workers import run_sync
@@ -173,7 +173,7 @@ class DataService:
 
     def _watch(self, store: ObjectStore) -> None:
         sid = store_id(store)
-        store.set_listener(lambda path: self._invalidate(sid, path))
+        store.set_listener(lambda path: self._invalidate(sid, path), interval=self.settings.staleness)
 
     def _invalidate(self, sid: str, path: str) -> None:
         """A backend change signal (any thread): the pointer and the listings above it go stale."""
@@ -570,45 +570,34 @@ class DataService:
 
     def _write(self, handle: RepoHandle, ref: DataRef, content: bytes,
                build: Callable[..., dict[str, Any]]) -> tuple[int, dict[str, Any]]:
-        """swamp's save order under the per-model lock; runs in a worker thread."""
+        """swamp's save order under the per-model lock; runs in a worker thread. The store's
+        writer makes the version visible to swamp as one unit (`commit`) or not at all (`abort`)."""
         store = handle.store
-        lock = StoreLock(store, ref.model_lock, retry_interval_ms=50, max_wait_ms=60000)
-        lock.acquire()
-        try:
-            existing = [int(c.rstrip("/")) for c in store.list(ref.name_dir) if c.rstrip("/").isdigit()]
-            owner = build(version=1)["ownerDefinition"]
-            if existing:  # a new name has no owner yet (nor does a name left with no versions)
-                self._check_owner(handle, ref, owner)
-            version = max(existing, default=0) + 1
-            for _ in range(MAX_CLAIM_ATTEMPTS):
-                metadata = build(version=version)
-                if store.claim_version(ref.version_dir(version), dump_metadata(metadata)):
-                    break
-                version += 1
-            else:
-                raise Conflict(f"could not claim a version of {ref.name} after {MAX_CLAIM_ATTEMPTS} tries")
+        with model_lock_held(store, ref.model_dir):
+            writer = store.writer()
             try:
-                store.put(ref.raw(version), content)
-                latest_etag = store.put(ref.latest, format_latest(version))
-            except StoreDown:
-                for path in (ref.raw(version), ref.metadata(version)):  # best effort: nothing half-visible
-                    try:
-                        store.delete(path)
-                    except StoreDown:
-                        pass
-                remove_dir = getattr(store, "remove_dir", None)
-                if remove_dir is not None:
-                    remove_dir(ref.version_dir(version))
+                existing = [int(c.rstrip("/")) for c in writer.list(ref.name_dir) if c.rstrip("/").isdigit()]
+                owner = build(version=1)["ownerDefinition"]
+                if existing:  # a new name has no owner yet (nor does a name left with no versions)
+                    self._check_owner(handle, ref, owner)
+                version = max(existing, default=0) + 1
+                for _ in range(MAX_CLAIM_ATTEMPTS):
+                    metadata = build(version=version)
+                    if writer.claim_version(ref.version_dir(version), dump_metadata(metadata)):
+                        break
+                    version += 1
+                else:
+                    raise Conflict(f"could not claim a version of {ref.name} after {MAX_CLAIM_ATTEMPTS} tries")
+                writer.put(ref.raw(version), content)
+                latest_etag = writer.put(ref.latest, format_latest(version))
+                writer.commit()
+            except BaseException:
+                writer.abort()
                 raise
             self._owners.remember(f"{handle.store_id}/{ref.latest}", latest_etag, owner)
             if store.kind == "filesystem":
                 self._record_in_catalog(handle, ref, metadata)
             return version, metadata
-        finally:
-            try:
-                lock.release()
-            except StoreDown:
-                pass  # the lock expires by TTL / dead pid
 
     def _check_owner(self, handle: RepoHandle, ref: DataRef, owner: dict[str, Any]) -> None:
         """swamp's rule (`Data.isOwnedBy`): the name's current data (its latest, renames followed, as

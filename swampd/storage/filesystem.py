@@ -6,7 +6,17 @@ import errno
 import os
 import uuid
 
-from swampd.storage.base import NOT_MODIFIED, Blob, ChangeListener, Stat, StoreDown, StoreFull
+from swampd.storage.base import (
+    NOT_MODIFIED,
+    Blob,
+    ChangeListener,
+    DistributedLock,
+    JournalWriter,
+    Stat,
+    StoreDown,
+    StoreFull,
+    Writer,
+)
 from swampd.storage.layout import is_ignored
 
 NO_ROOM = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded"}
@@ -231,10 +241,25 @@ class FilesystemStore:
         except OSError:
             pass
 
+    def writer(self) -> Writer:
+        return JournalWriter(self)
+
+    def model_lock(self, model_dir: str, *, max_wait_ms: int = 60000) -> DistributedLock:
+        from swampd.storage.locks import StoreLock
+
+        return StoreLock(self, f"{model_dir.strip('/')}/.lock", retry_interval_ms=50, max_wait_ms=max_wait_ms)
+
+    def global_lock(self, *, max_wait_ms: int = 60000) -> DistributedLock:
+        """`{path}/.datastore.lock`, or `{path}/.locks/{ns}.lock` in a namespace (swamp's FileLock keys)."""
+        from swampd.storage.locks import StoreLock
+
+        key = f".locks/{self.namespace}.lock" if self.namespace else ".datastore.lock"
+        return StoreLock(FilesystemStore(self.base), key, retry_interval_ms=50, max_wait_ms=max_wait_ms)
+
     def ping(self) -> None:
         self._check_root()
 
-    def set_listener(self, listener: ChangeListener | None) -> None:
+    def set_listener(self, listener: ChangeListener | None, *, interval: float = 1.0) -> None:
         """Filesystems have no change signal: pointers are revalidated by mtime."""
 
     def close(self) -> None:

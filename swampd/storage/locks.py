@@ -1,7 +1,10 @@
-"""swamp's datastore lock (reference §3.3) over any store's conditional create.
+"""swamp's datastore locks (reference §3.3).
 
-The lock file is swamp's `LockInfo` JSON: `{holder, hostname, pid, acquiredAt, ttlMs, nonce}`.
-A lock older than its TTL, or held by a dead pid on this host, is stale and taken over.
+`StoreLock` is swamp's `FileLock`/`S3Lock` over any store's conditional create: the lock file is
+swamp's `LockInfo` JSON `{holder, hostname, pid, acquiredAt, ttlMs, nonce}`; a lock older than its
+TTL, or held by a dead pid on this host, is stale and taken over. `model_lock_held` takes a
+per-model lock the way swamp's `acquireModelLocks` does: never while a structural command holds
+the datastore's global lock.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from swampd.errors import LockTimeout
-from swampd.storage.base import Blob, ObjectStore
+from swampd.storage.base import Blob, DistributedLock, ObjectStore, StoreDown
 from swampd.storage.layout import iso_now
 
 T = TypeVar("T")
@@ -79,7 +83,7 @@ class StoreLock:
             return {"holder": "unknown", "pid": 0, "acquiredAt": "", "ttlMs": 0, "nonce": ""}
         return info if isinstance(info, dict) else None
 
-    def _is_stale(self, info: dict[str, Any]) -> bool:
+    def is_stale(self, info: dict[str, Any]) -> bool:
         acquired = _parse_iso(str(info.get("acquiredAt", "")))
         ttl = info.get("ttlMs", self.ttl_ms)
         if acquired is None or not isinstance(ttl, (int, float)) or time.time() - acquired > ttl / 1000:
@@ -94,7 +98,7 @@ class StoreLock:
             self.nonce = info["nonce"]
             return True
         current = self.inspect()
-        if current is not None and self._is_stale(current):
+        if current is not None and self.is_stale(current):
             self.force_release(str(current.get("nonce", "")))
             if self.store.create(self.key, json.dumps(info, indent=2).encode()):
                 self.nonce = info["nonce"]
@@ -138,3 +142,44 @@ class StoreLock:
             return fn()
         finally:
             self.release()
+
+
+def _wait_until_free(lock: DistributedLock, deadline: float, sleep: Callable[[float], None]) -> None:
+    """Wait while someone holds `lock` (swamp's global lock); a stale holder is cleared as swamp does."""
+    while True:
+        info = lock.inspect()
+        if info is None:
+            return
+        if lock.is_stale(info):
+            lock.force_release(str(info.get("nonce", "")))
+            return
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            holder = str(info.get("holder", "unknown"))
+            raise LockTimeout(f"lock {lock.key} is held by {holder}", key=lock.key, holder=holder)
+        sleep(min(remaining, random.uniform(0.15, 0.25)))
+
+
+@contextmanager
+def model_lock_held(store: ObjectStore, model_dir: str, *, max_wait_ms: int = 60000,
+                    sleep: Callable[[float], None] = time.sleep) -> Iterator[DistributedLock]:
+    """Hold swamp's per-model lock of `model_dir`, taken as `acquireModelLocks` takes it: wait for
+    the global lock to be free, take the model lock, and start over if the global lock was taken
+    in between (a structural command such as `swamp data gc` runs alone)."""
+    deadline = time.monotonic() + max_wait_ms / 1000
+    global_lock = store.global_lock(max_wait_ms=max_wait_ms)
+    lock = store.model_lock(model_dir, max_wait_ms=max_wait_ms)
+    while True:
+        _wait_until_free(global_lock, deadline, sleep)
+        lock.acquire(max(0, int((deadline - time.monotonic()) * 1000)))
+        info = global_lock.inspect()
+        if info is None or global_lock.is_stale(info):
+            break
+        lock.release()
+    try:
+        yield lock
+    finally:
+        try:
+            lock.release()
+        except StoreDown:
+            pass  # the lock expires by its TTL (or its dead pid)

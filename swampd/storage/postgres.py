@@ -1,79 +1,99 @@
-"""A PostgreSQL datastore (psycopg 3): a versioned schema, a connection pool, LISTEN/NOTIFY.
+"""A PostgreSQL datastore that is `@webframp/postgres-datastore` (psycopg 3, a connection pool).
 
-Objects live in `{schema}.objects(store, path, data, rev)`; a trigger NOTIFYs every change
-on the channel `swampd_changes` (payload `store<TAB>path`), so daemons on several hosts that
-share one database drop each other's changing entries (latest pointers, listings) at once.
+swamp with that extension keeps a local cache and syncs it through `{schema}.files`; swampd reads
+and writes the same rows directly (`postgres_schema` has the tables). Every write runs in one
+transaction that also stamps `sync_state` (`commit_seq`, `last_pushed_at`), or swamp's next pull
+would skip it; deletes are tombstones. Locks are rows of `{schema}.locks` (`postgres_lock`).
+A trigger swampd adds to `{schema}.files` NOTIFYs every change (swamp's pushes included): a
+listener thread invalidates entries, so daemons on several hosts sharing the database see each
+other's and swamp's writes at once.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from swampd.errors import InvalidInput
-from swampd.storage.base import NOT_MODIFIED, Blob, ChangeListener, Stat, StoreDown, TransientError, retry
-from swampd.storage.layout import is_ignored
+from swampd.storage.base import (
+    NOT_MODIFIED,
+    Blob,
+    ChangeListener,
+    DistributedLock,
+    Stat,
+    StoreDown,
+    TransientError,
+    retry,
+)
+from swampd.storage.layout import is_ignored, sha256_hex
+from swampd.storage.postgres_lock import PostgresLock
+from swampd.storage.postgres_schema import (
+    CHANNEL,
+    HAS_TRIGGER,
+    NOTIFY_FUNCTION,
+    NOTIFY_TRIGGER,
+    SCHEMA_RE,
+    STAMP,
+    TABLES,
+    escape_like,
+)
 
 log = logging.getLogger(__name__)
-CHANNEL = "swampd_changes"
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-
-MIGRATIONS: tuple[str, ...] = (
-    # 1: the object table, a revision sequence, the change trigger.
-    """
-    CREATE SEQUENCE IF NOT EXISTS {s}.rev_seq;
-    CREATE TABLE IF NOT EXISTS {s}.objects (
-        store text NOT NULL,
-        path text COLLATE "C" NOT NULL,
-        data bytea NOT NULL,
-        rev bigint NOT NULL DEFAULT nextval('{s}.rev_seq'),
-        updated_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (store, path)
-    );
-    CREATE OR REPLACE FUNCTION {s}.notify_change() RETURNS trigger AS $$
-    BEGIN
-        IF TG_OP = 'DELETE' THEN
-            PERFORM pg_notify('swampd_changes', OLD.store || chr(9) || OLD.path);
-            RETURN OLD;
-        END IF;
-        PERFORM pg_notify('swampd_changes', NEW.store || chr(9) || NEW.path);
-        RETURN NEW;
-    END $$ LANGUAGE plpgsql;
-    DROP TRIGGER IF EXISTS objects_notify ON {s}.objects;
-    CREATE TRIGGER objects_notify AFTER INSERT OR UPDATE OR DELETE ON {s}.objects
-        FOR EACH ROW EXECUTE FUNCTION {s}.notify_change();
-    """,
-    # 2: recent-changes lookups (catch-up after a listener reconnect).
-    "CREATE INDEX IF NOT EXISTS objects_updated_at ON {s}.objects (updated_at);",
-)
+SSL_MODES = ("disable", "require", "verify-ca")
 
 
 @dataclass(frozen=True)
 class PostgresConfig:
-    dsn: str
-    schema: str = "swampd"
-    name: str = "default"
+    """The extension's config: `connectionString`, `schema` (default `swamp`), `ssl` (default
+    `require`), `sslCaPath` (required for `verify-ca`). Other keys are ignored, as zod ignores them."""
+
+    connection_string: str
+    schema: str = "swamp"
+    ssl: str = "require"
+    ssl_ca_path: str | None = None
     pool_max: int = 8
     connect_timeout: float = 3.0
 
     @classmethod
     def from_mapping(cls, raw: dict[str, Any]) -> PostgresConfig:
-        dsn = raw.get("dsn") or raw.get("url")
+        dsn = raw.get("connectionString")
         if not isinstance(dsn, str) or not dsn:
-            raise InvalidInput("postgres datastore config needs a dsn")
-        schema = str(raw.get("schema", "swampd"))
-        if not _IDENT.match(schema):
-            raise InvalidInput("postgres datastore schema must be a plain lowercase identifier")
-        return cls(dsn=dsn, schema=schema, name=str(raw.get("name", "default")),
-                   pool_max=int(raw.get("poolMax", 8)), connect_timeout=float(raw.get("connectTimeout", 3.0)))
+            hint = " (swampd's own `dsn` key is gone: @webframp/postgres-datastore takes connectionString)" \
+                if "dsn" in raw else ""
+            raise InvalidInput("postgres datastore config needs a connectionString" + hint)
+        schema = raw.get("schema", "swamp")
+        if not isinstance(schema, str) or not SCHEMA_RE.match(schema):
+            raise InvalidInput("postgres datastore schema must be an SQL identifier (letters, digits, underscores)")
+        ssl = raw.get("ssl", "require")
+        if ssl not in SSL_MODES:
+            raise InvalidInput("postgres datastore ssl must be one of disable, require, verify-ca")
+        ca = raw.get("sslCaPath")
+        if ca is not None and (not isinstance(ca, str) or ".." in ca.replace("\\", "/").split("/")):
+            raise InvalidInput("postgres datastore sslCaPath must be a path without '..' segments")
+        if ssl == "verify-ca" and ca is None:
+            raise InvalidInput("postgres datastore sslCaPath is required when ssl=verify-ca")
+        return cls(connection_string=dsn, schema=schema, ssl=ssl, ssl_ca_path=ca)
+
+    @property
+    def sql_schema(self) -> str:
+        """The schema as PostgreSQL names it (the extension writes it unquoted: folded to lower case)."""
+        return self.schema.lower()
+
+    def conninfo(self) -> str:
+        from psycopg.conninfo import make_conninfo
+
+        extra: dict[str, Any] = {"sslmode": self.ssl, "connect_timeout": max(1, int(self.connect_timeout))}
+        if self.ssl_ca_path:
+            extra["sslrootcert"] = self.ssl_ca_path
+        return make_conninfo(self.connection_string, **extra)
 
 
-def _describe_dsn(dsn: str) -> str:
-    """host/port/dbname of a conninfo, without user or password."""
+def describe_dsn(dsn: str) -> str:
+    """host/port/dbname of a connection string, without user or password."""
     try:
         from psycopg.conninfo import conninfo_to_dict
 
@@ -90,36 +110,29 @@ class PostgresStore:
         self.config = config
         self.namespace = namespace
         self._prefix = f"{namespace}/" if namespace else ""
-        self.identity = f"postgres:{_describe_dsn(config.dsn)}/{config.schema}/{config.name}/{self._prefix}"
+        self.schema = config.sql_schema
+        self.identity = f"postgres:{describe_dsn(config.connection_string)}/{self.schema}/{self._prefix}"
+        self.writer_id = uuid.uuid4().hex
+        """Marks this store's writes in change notices: its own changes need no invalidation."""
+        self._conninfo = config.conninfo()
         self._pool: Any = None
         self._pool_lock = threading.Lock()
-        self._migrated = False
+        self._ready = False
+        self._trigger = False
         self._down = False
         self._listener: ChangeListener | None = None
         self._listen_thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._listening = False
-        s = config.schema
-        self._sql_get = (
-            f"SELECT rev, CASE WHEN rev::text = %s THEN NULL ELSE data END "
-            f"FROM {s}.objects WHERE store = %s AND path = %s"
-        )
-        self._sql_head = f"SELECT rev, length(data) FROM {s}.objects WHERE store = %s AND path = %s"
-        self._sql_put = (
-            f"INSERT INTO {s}.objects (store, path, data) VALUES (%s, %s, %s) "
-            f"ON CONFLICT (store, path) DO UPDATE SET data = EXCLUDED.data, "
-            f"rev = nextval('{s}.rev_seq'), updated_at = now() RETURNING rev"
-        )
-        self._sql_create = (
-            f"INSERT INTO {s}.objects (store, path, data) VALUES (%s, %s, %s) "
-            f"ON CONFLICT (store, path) DO NOTHING RETURNING rev"
-        )
-        self._sql_list = f"SELECT path FROM {s}.objects WHERE store = %s AND path >= %s AND path < %s ORDER BY path"
-        self._sql_delete = f"DELETE FROM {s}.objects WHERE store = %s AND path = %s"
+        s = self.schema
+        self._sql_get = (f"SELECT hash, CASE WHEN hash = %s THEN NULL ELSE content END FROM {s}.files "
+                         f"WHERE path = %s AND deleted_at IS NULL")
+        self._sql_head = f"SELECT hash, size FROM {s}.files WHERE path = %s AND deleted_at IS NULL"
+        self._sql_list = f"SELECT path FROM {s}.files WHERE path LIKE %s ESCAPE '\\' AND deleted_at IS NULL"
 
     @property
     def has_change_signal(self) -> bool:
-        return self._listening
+        return self._listening and self._trigger
 
     # -- connections -----------------------------------------------------------------------
 
@@ -131,14 +144,14 @@ class PostgresStore:
                     from psycopg_pool import ConnectionPool
 
                     pool = ConnectionPool(
-                        self.config.dsn,
+                        self._conninfo,
                         min_size=1,
                         max_size=self.config.pool_max,
-                        kwargs={"autocommit": True, "connect_timeout": max(1, int(self.config.connect_timeout))},
+                        kwargs={"autocommit": True},
                         check=ConnectionPool.check_connection,
                         timeout=self.config.connect_timeout,
                         open=False,
-                        name=f"swampd-{self.config.name}",
+                        name=f"swampd-{self.schema}",
                     )
                     pool.open(wait=False)
                     self._pool = pool
@@ -170,7 +183,7 @@ class PostgresStore:
         import psycopg
 
         try:
-            with psycopg.connect(self.config.dsn, connect_timeout=max(1, int(self.config.connect_timeout))):
+            with psycopg.connect(self._conninfo):
                 pass
         except psycopg.Error:
             self._down = True
@@ -188,11 +201,20 @@ class PostgresStore:
                 pass
 
     def _ensure_schema(self) -> None:
-        if self._migrated:
+        """The extension's tables (`IF NOT EXISTS`), then swampd's change trigger, once per store."""
+        if self._ready:
             return
+        import psycopg
+
         with self.pool.connection() as conn:
-            migrate(conn, self.config.schema)
-        self._migrated = True
+            for attempt in range(3):
+                try:
+                    self._trigger = ensure_schema(conn, self.schema)
+                    break
+                except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject):
+                    if attempt == 2:  # swamp's own `CREATE ... IF NOT EXISTS` raced ours three times
+                        raise
+        self._ready = True
 
     # -- the object-store interface ------------------------------------------------------
 
@@ -200,8 +222,7 @@ class PostgresStore:
         return self._prefix + path.strip("/")
 
     def get(self, path: str, *, if_none_match: str | None = None) -> Blob | object | None:
-        row = self._run("get", lambda c: c.execute(
-            self._sql_get, (if_none_match or "", self.config.name, self._path(path))).fetchone())
+        row = self._run("get", lambda c: c.execute(self._sql_get, (if_none_match or "", self._path(path))).fetchone())
         if row is None:
             return None
         if row[1] is None:
@@ -209,30 +230,44 @@ class PostgresStore:
         return Blob(bytes(row[1]), str(row[0]))
 
     def head(self, path: str) -> Stat | None:
-        row = self._run("head", lambda c: c.execute(self._sql_head, (self.config.name, self._path(path))).fetchone())
+        row = self._run("head", lambda c: c.execute(self._sql_head, (self._path(path),)).fetchone())
         return None if row is None else Stat(int(row[1]), str(row[0]))
 
+    def writer(self) -> PostgresWriter:
+        self._run("connect", lambda c: None)  # the schema exists and the database answers
+        return PostgresWriter(self)
+
+    def _mutate(self, fn: Callable[[PostgresWriter], Any]) -> Any:
+        writer = self.writer()
+        try:
+            result = fn(writer)
+            writer.commit()
+            return result
+        finally:
+            writer.abort()
+
     def put(self, path: str, data: bytes) -> str:
-        args = (self.config.name, self._path(path), data)
-        row = self._run("put", lambda c: c.execute(self._sql_put, args).fetchone())
-        return str(row[0])
+        return str(self._mutate(lambda w: w.put(path, data)))
 
     def create(self, path: str, data: bytes) -> bool:
-        row = self._run(
-            "create", lambda c: c.execute(self._sql_create, (self.config.name, self._path(path), data)).fetchone()
-        )
-        return row is not None
+        return bool(self._mutate(lambda w: w.create(path, data)))
 
     def claim_version(self, version_dir: str, metadata: bytes) -> bool:
         return self.create(f"{version_dir.rstrip('/')}/metadata.yaml", metadata)
 
+    def delete(self, path: str) -> bool:
+        return bool(self._mutate(lambda w: w.delete(path)))
+
     def list(self, prefix: str, *, recursive: bool = False) -> list[str]:
+        return self._list(lambda sql, args: self._run("list", lambda c: c.execute(sql, args).fetchall()),
+                          prefix, recursive)
+
+    def _list(self, query: Callable[[str, tuple[Any, ...]], list[tuple[str]]], prefix: str,
+              recursive: bool) -> list[str]:
         base = prefix.strip("/")
         full = self._path(base) + "/" if base else self._prefix
-        upper = full[:-1] + chr(ord(full[-1]) + 1) if full else "\U0010ffff"
-        rows = self._run("list", lambda c: c.execute(self._sql_list, (self.config.name, full, upper)).fetchall())
         out: set[str] = set()
-        for (path,) in rows:
+        for (path,) in query(self._sql_list, (escape_like(full) + "%",)):
             rel = path[len(full):]
             segments = rel.split("/")
             if any(is_ignored(s) for s in segments):
@@ -243,17 +278,21 @@ class PostgresStore:
                 out.add(segments[0] + "/" if len(segments) > 1 else segments[0])
         return sorted(out)
 
-    def delete(self, path: str) -> bool:
-        args = (self.config.name, self._path(path))
-        count = self._run("delete", lambda c: c.execute(self._sql_delete, args).rowcount)
-        return bool(count)
+    def model_lock(self, model_dir: str, *, max_wait_ms: int = 60000) -> DistributedLock:
+        return PostgresLock(self._run, self.schema, f"{self._prefix}{model_dir.strip('/')}/.lock",
+                            max_wait_ms=max_wait_ms)
+
+    def global_lock(self, *, max_wait_ms: int = 60000) -> DistributedLock:
+        """The extension's key: its datastore path `pg://{schema}.datastore`, `.locks/{ns}.lock` in a namespace."""
+        key = f".locks/{self.namespace}.lock" if self.namespace else f"pg://{self.config.schema}.datastore"
+        return PostgresLock(self._run, self.schema, key, retry_interval_ms=100, max_wait_ms=max_wait_ms)
 
     def ping(self) -> None:
         self._run("ping", lambda c: c.execute("SELECT 1").fetchone())
 
     # -- LISTEN/NOTIFY -------------------------------------------------------------------
 
-    def set_listener(self, listener: ChangeListener | None) -> None:
+    def set_listener(self, listener: ChangeListener | None, *, interval: float = 1.0) -> None:
         self._listener = listener
         if listener is not None and self._listen_thread is None:
             self._stop.clear()
@@ -265,22 +304,28 @@ class PostgresStore:
 
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self.config.dsn, autocommit=True,
-                                     connect_timeout=max(1, int(self.config.connect_timeout))) as conn:
+                with psycopg.connect(self._conninfo, autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._listening = True
                     self._emit("*")  # anything may have changed while we were not listening
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=0.5):
-                            store, _, path = note.payload.partition("\t")
-                            if store == self.config.name and path.startswith(self._prefix):
-                                self._emit(path[len(self._prefix):])
+                            self._notice(note.payload)
             except psycopg.Error:
                 pass
             if self._listening:
                 self._listening = False
                 self._emit("*")
             self._stop.wait(0.5)
+
+    def _notice(self, payload: str) -> None:
+        schema, writer, path = (payload.split("\t", 2) + ["", ""])[:3]
+        if schema != self.schema or writer == self.writer_id:
+            return
+        if path == "*":
+            self._emit("*")
+        elif path.startswith(self._prefix):
+            self._emit(path[len(self._prefix):])
 
     def _emit(self, path: str) -> None:
         listener = self._listener
@@ -300,18 +345,128 @@ class PostgresStore:
             pool.close()
 
 
-def migrate(conn: Any, schema: str) -> int:
-    """Bring `schema` to the newest version under an advisory lock; return that version."""
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"swampd-migrate-{schema}",))
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {schema}.schema_version (version int NOT NULL)")
-        row = conn.execute(f"SELECT version FROM {schema}.schema_version").fetchone()
-        current = row[0] if row else 0
+class PostgresWriter:
+    """One transaction on one pooled connection: the version's rows, then `sync_state`, then COMMIT.
+
+    Nothing is visible before `commit` (a killed daemon leaves nothing behind: the server rolls
+    back); `abort` rolls back. The rows' `updated_at` is set again right before COMMIT: swamp's
+    pull keeps `updated_at >= its last pull's start`, and a stamp taken at BEGIN could fall
+    before a pull that starts while this transaction is still open.
+    """
+
+    def __init__(self, store: PostgresStore) -> None:
+        self.store = store
+        self.schema = store.schema
+        self.paths: list[str] = []
+        self._conn: Any = None
+        self._done = False
+
+    def _execute(self, what: str, sql: str, args: tuple[Any, ...] | None = None) -> Any:
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        if self._done:
+            raise RuntimeError("the write is finished")
+        try:
+            if self._conn is None:
+                self._conn = self.store.pool.getconn()
+                self._conn.execute(f"BEGIN; SELECT set_config('swampd.writer', '{self.store.writer_id}', true)")
+            return self._conn.execute(sql, args)
+        except (PoolTimeout, psycopg.OperationalError):
+            self.abort()
+            raise StoreDown(f"{what}: database connection lost") from None
+        except psycopg.Error as exc:
+            self.abort()
+            raise StoreDown(f"{what}: database error {exc.sqlstate or 'unknown'}") from None
+        except Exception:
+            self.abort()
+            raise
+
+    def list(self, prefix: str, *, recursive: bool = False) -> list[str]:
+        return self.store._list(lambda sql, args: self._execute("list", sql, args).fetchall(), prefix, recursive)
+
+    def _upsert(self, path: str, data: bytes, *, only_if_absent: bool) -> bool:
+        full = self.store._path(path)
+        condition = f"WHERE {self.schema}.files.deleted_at IS NOT NULL" if only_if_absent else ""
+        row = self._execute(
+            "write",
+            f"INSERT INTO {self.schema}.files (path, hash, size, content, updated_at, deleted_at) "
+            f"VALUES (%s, %s, %s, %s, now(), NULL) ON CONFLICT (path) DO UPDATE SET hash = EXCLUDED.hash, "
+            f"size = EXCLUDED.size, content = EXCLUDED.content, updated_at = now(), deleted_at = NULL "
+            f"{condition} RETURNING path",
+            (full, sha256_hex(data), len(data), data),
+        ).fetchone()
         if row is None:
-            conn.execute(f"INSERT INTO {schema}.schema_version VALUES (0)")
-        for number, sql in enumerate(MIGRATIONS, start=1):
-            if number > current:
-                conn.execute(sql.format(s=schema))
-                conn.execute(f"UPDATE {schema}.schema_version SET version = %s", (number,))
-        return max(current, len(MIGRATIONS))
+            return False
+        self.paths.append(full)
+        return True
+
+    def put(self, path: str, data: bytes) -> str:
+        self._upsert(path, data, only_if_absent=False)
+        return sha256_hex(data)
+
+    def create(self, path: str, data: bytes) -> bool:
+        return self._upsert(path, data, only_if_absent=True)
+
+    def claim_version(self, version_dir: str, metadata: bytes) -> bool:
+        return self.create(f"{version_dir.rstrip('/')}/metadata.yaml", metadata)
+
+    def delete(self, path: str) -> bool:
+        full = self.store._path(path)
+        cur = self._execute("delete", f"UPDATE {self.schema}.files SET deleted_at = now(), updated_at = now() "
+                                      f"WHERE path = %s AND deleted_at IS NULL", (full,))
+        if cur.rowcount:
+            self.paths.append(full)
+        return bool(cur.rowcount)
+
+    def commit(self) -> None:
+        if self._done:
+            return
+        if self._conn is not None and self.paths:
+            self._execute("commit", f"UPDATE {self.schema}.files SET updated_at = clock_timestamp() "
+                                    f"WHERE path = ANY(%s)", (self.paths,))
+            self._execute("commit", STAMP.format(s=self.schema))
+        if self._conn is not None:
+            self._execute("commit", "COMMIT")
+        self._release()
+
+    def abort(self) -> None:
+        if self._done:
+            return
+        if self._conn is not None:
+            try:
+                self._conn.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 - a dead connection has rolled back already
+                pass
+        self._release()
+
+    def _release(self) -> None:
+        self._done = True
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                self.store.pool.putconn(conn)
+            except Exception:  # noqa: BLE001 - the pool was reset meanwhile
+                conn.close()
+
+
+def ensure_schema(conn: Any, schema: str) -> bool:
+    """Create the extension's tables if missing, and swampd's change trigger; True when the trigger
+    is in place (adding it needs ownership of `{schema}.files`: without it there is no signal)."""
+    import psycopg
+
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"swampd-schema-{schema}",))
+        conn.execute(TABLES.format(s=schema))
+    if conn.execute(HAS_TRIGGER, (schema,)).fetchone() is not None:
+        return True
+    try:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"swampd-schema-{schema}",))
+            if conn.execute(HAS_TRIGGER, (schema,)).fetchone() is None:
+                conn.execute(NOTIFY_FUNCTION.format(s=schema))
+                conn.execute(NOTIFY_TRIGGER.format(s=schema))
+    except psycopg.errors.InsufficientPrivilege:
+        log.warning("no change trigger on %s.files (not its owner): pointers are revalidated by polling", schema)
+        return False
+    return True

@@ -20,8 +20,10 @@ from swampd.storage.base import ObjectStore
 from swampd.storage.layout import check_namespace
 
 S3_TYPE = "@swamp/s3-datastore"
-POSTGRES_TYPE = "@swampd/postgres-datastore"
-_ALIASES = {"s3": S3_TYPE, "postgres": POSTGRES_TYPE, "postgresql": POSTGRES_TYPE}
+POSTGRES_TYPE = "@webframp/postgres-datastore"
+_REMOVED = {"@swampd/postgres-datastore": "use @webframp/postgres-datastore (config: connectionString, schema, ssl)"}
+_ALIASES = {"s3": S3_TYPE}
+_SECRET_KEYS = ("connectionString", "dsn", "url", "password")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -34,12 +36,12 @@ class DatastoreSpec:
     source: str = "default"
 
     def describe(self) -> dict[str, Any]:
-        """What `repos.list` shows: never a password (dsn is reduced to host/db)."""
-        shown = {k: v for k, v in self.config.items() if k not in ("dsn", "url", "password")}
-        if "dsn" in self.config or "url" in self.config:
-            from swampd.storage.postgres import _describe_dsn
+        """What `repos.list` shows: never a password (a connection string is reduced to host/port/db)."""
+        shown = {k: v for k, v in self.config.items() if k not in _SECRET_KEYS}
+        if isinstance(self.config.get("connectionString"), str):
+            from swampd.storage.postgres import describe_dsn
 
-            shown["dsn"] = _describe_dsn(str(self.config.get("dsn") or self.config.get("url")))
+            shown["connectionString"] = describe_dsn(self.config["connectionString"])
         return {"type": self.type, "path": self.path, "config": shown, "namespace": self.namespace,
                 "source": self.source}
 
@@ -132,4 +134,6 @@ def open_store(spec: DatastoreSpec) -> ObjectStore:
         from swampd.storage.postgres import PostgresConfig, PostgresStore
 
         return PostgresStore(PostgresConfig.from_mapping(spec.config), spec.namespace)
+    if spec.type in _REMOVED:
+        raise InvalidInput(f"datastore type {spec.type} was removed: {_REMOVED[spec.type]}")
     raise InvalidInput(f"datastore type {spec.type} is not supported by swampd")

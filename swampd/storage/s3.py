@@ -1,13 +1,30 @@
-"""An S3 datastore (boto3), configured like `@swamp/s3-datastore`; keys `{prefix}/[{ns}/]{relpath}`."""
+"""An S3 datastore (boto3), configured like `@swamp/s3-datastore`; keys `{prefix}/[{ns}/]{relpath}`.
+
+Writes are published to swamp's index (`s3_index`) under swamp's global lock, as the extension's
+push does, so every swamp client pulls them; the index is also the change signal (`s3_watch`).
+"""
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from swampd.errors import InvalidInput
-from swampd.storage.base import NOT_MODIFIED, Blob, ChangeListener, Stat, StoreDown, TransientError, retry
+from swampd.storage import s3_index
+from swampd.storage.base import (
+    NOT_MODIFIED,
+    Blob,
+    ChangeListener,
+    DistributedLock,
+    JournalWriter,
+    Stat,
+    StoreDown,
+    TransientError,
+    Writer,
+    retry,
+)
 
 _TRANSIENT_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError",
                     "ServiceUnavailable", "503", "500"}
@@ -42,20 +59,29 @@ class S3Config:
 
 class S3Store:
     kind = "s3"
-    has_change_signal = False
 
-    def __init__(self, config: S3Config, namespace: str | None = None) -> None:
+    def __init__(self, config: S3Config, namespace: str | None = None, *, client_of: S3Store | None = None) -> None:
         self.config = config
         self.namespace = namespace
         parts = [p for p in (config.prefix, namespace) if p]
         self._key_prefix = "/".join(parts) + "/" if parts else ""
         self.identity = f"s3:{config.endpoint or 'aws'}/{config.bucket}/{self._key_prefix}"
         self._client: Any = None
+        self._client_of = client_of
         self._lock = threading.Lock()
+        self._last_used = time.monotonic()
+        self._watcher: Any = None
+
+    @property
+    def has_change_signal(self) -> bool:
+        """True while swamp's index answers the watcher: pointers then change only with the index."""
+        return self._watcher is not None and self._watcher.live
 
     @property
     def client(self) -> Any:
         """One boto3 client per datastore, built once and reused (clients are thread-safe)."""
+        if self._client_of is not None:
+            return self._client_of.client
         if self._client is None:
             with self._lock:
                 if self._client is None:
@@ -110,6 +136,7 @@ class S3Store:
     def get(self, path: str, *, if_none_match: str | None = None) -> Blob | object | None:
         from botocore.exceptions import ClientError
 
+        self._last_used = time.monotonic()
         kwargs: dict[str, Any] = {"Bucket": self.config.bucket, "Key": self.key(path)}
         if if_none_match:
             kwargs["IfNoneMatch"] = if_none_match
@@ -132,6 +159,7 @@ class S3Store:
     def head(self, path: str) -> Stat | None:
         from botocore.exceptions import ClientError
 
+        self._last_used = time.monotonic()
         try:
             resp = self._call("head", lambda: self.client.head_object(Bucket=self.config.bucket, Key=self.key(path)))
         except ClientError as exc:
@@ -176,6 +204,7 @@ class S3Store:
     def list(self, prefix: str, *, recursive: bool = False) -> list[str]:
         from botocore.exceptions import ClientError
 
+        self._last_used = time.monotonic()
         base = prefix.strip("/")
         full = self.key(base) + "/" if base else self._key_prefix
         kwargs: dict[str, Any] = {"Bucket": self.config.bucket, "Prefix": full}
@@ -213,6 +242,48 @@ class S3Store:
             raise StoreDown(f"delete {path}: s3 error {self._code(exc)}") from None
         return True
 
+    # -- swamp's locks and index ------------------------------------------------------------
+
+    def model_lock(self, model_dir: str, *, max_wait_ms: int = 60000) -> DistributedLock:
+        """swamp's S3Lock key `{prefix}/[{ns}/]data/{type}/{modelId}/.lock` (a conditional create)."""
+        from swampd.storage.locks import StoreLock
+
+        return StoreLock(self, f"{model_dir.strip('/')}/.lock", retry_interval_ms=50, max_wait_ms=max_wait_ms)
+
+    def global_lock(self, *, max_wait_ms: int = 60000) -> DistributedLock:
+        """`{prefix}/.datastore.lock`, or `{prefix}/.locks/{ns}.lock` in a namespace."""
+        from swampd.storage.locks import StoreLock
+
+        root = S3Store(self.config, None, client_of=self)
+        key = f".locks/{self.namespace}.lock" if self.namespace else ".datastore.lock"
+        return StoreLock(root, key, retry_interval_ms=100, max_wait_ms=max_wait_ms)
+
+    def writer(self) -> Writer:
+        return JournalWriter(self, digest=True)
+
+    def publish(self, written: dict[str, tuple[int, str] | None], listed: dict[str, list[str]]) -> None:
+        """Publish a version write to swamp's index, as the extension's `commitPush` does, under
+        swamp's global lock. Version dirs of the same data name that are in the bucket but not
+        in the index (a write of ours killed before this step) are published with it."""
+        entries = {rel: s3_index.entry(rel, size, sha) for rel, digest in written.items()
+                   if digest is not None for size, sha in [digest]}
+        orphans = []
+        for prefix, names in listed.items():
+            if prefix.endswith("/") and not prefix.endswith("/*"):
+                orphans += [f"{prefix}{n.rstrip('/')}" for n in names if n.endswith("/") and n[:-1].isdigit()]
+        orphans = [d for d in orphans if f"{d}/metadata.yaml" not in entries]
+        lock = self.global_lock()
+        lock.acquire()
+        try:
+            s3_index.publish(self, entries, orphans)
+        finally:
+            try:
+                lock.release()
+            except StoreDown:
+                pass  # expires by its TTL
+        if self._watcher is not None:
+            self._watcher.published(entries)
+
     def ping(self) -> None:
         from botocore.exceptions import ClientError
 
@@ -221,10 +292,25 @@ class S3Store:
         except ClientError as exc:
             raise StoreDown(f"bucket {self.config.bucket}: s3 error {self._code(exc)}") from None
 
-    def set_listener(self, listener: ChangeListener | None) -> None:
-        """S3 has no push signal here: pointers are revalidated with conditional GETs (ETag)."""
+    def set_listener(self, listener: ChangeListener | None, *, interval: float = 1.0) -> None:
+        """Watch swamp's index for changes (`s3_watch`); without an index (no swamp client has
+        pushed yet) pointers are revalidated with conditional GETs (ETag)."""
+        from swampd.storage.s3_watch import IndexWatcher
+
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+        if listener is not None:
+            reader = S3Store(self.config, self.namespace, client_of=self)  # its polls do not count as use
+            self._watcher = IndexWatcher(reader, listener, interval, lambda: self._last_used)
+            self._watcher.start()
 
     def close(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.stop()
+        if self._client_of is not None:
+            return
         client, self._client = self._client, None
         if client is not None:
             client.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import uuid
@@ -16,59 +15,10 @@ import yaml
 from swampd.storage.hottier import CacheSettings, HotTier
 from swampd.storage.repos import RepoRegistry
 
-from .servers import MotoServer, PostgresCluster
-
-S3_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
-
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _aws_env() -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in S3_ENV}
-    os.environ.update(S3_ENV)
-    yield
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PostgresCluster]:
-    cluster = PostgresCluster()
-    cluster.start()
-    yield cluster
-    cluster.destroy()
-
-
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[MotoServer]:
-    server = MotoServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def pg_up(pg_cluster: PostgresCluster) -> PostgresCluster:
-    """The cluster, started again if a previous test stopped it."""
-    try:
-        pg_cluster.start()
-    except Exception:  # noqa: BLE001 - already running
-        pass
-    return pg_cluster
-
-
-@pytest.fixture
-def moto_up(moto_server: MotoServer) -> MotoServer:
-    if moto_server.proc is None or moto_server.proc.poll() is not None:
-        moto_server.start()
-    return moto_server
 
 
 def write_marker(repo: Path, datastore: dict[str, Any] | None) -> None:
@@ -102,8 +52,8 @@ class RepoFactory:
                                 "region": "us-east-1", "forcePathStyle": True}}
         elif backend == "postgres":
             cluster = self.request.getfixturevalue("pg_up")
-            block = {"type": "@swampd/postgres-datastore",
-                     "config": {"dsn": cluster.dsn, "schema": f"t_{tag}", "connectTimeout": 2}}
+            block = {"type": "@webframp/postgres-datastore",
+                     "config": {"connectionString": cluster.url, "schema": f"t_{tag}", "ssl": "disable"}}
         else:
             raise ValueError(backend)
         if namespace is not None and block is not None:

@@ -70,6 +70,11 @@ class PostgresCluster:
     def tcp_dsn(self) -> str:
         return f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
 
+    @property
+    def url(self) -> str:
+        """A `postgres://` URI on TCP (what the real swamp's postgres.js connects with)."""
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
     def start(self) -> None:
         listen = "127.0.0.1" if self.tcp else "''"
         opts = f"-k {self.sock} -p {self.port} -c listen_addresses={listen} -c max_connections=200"

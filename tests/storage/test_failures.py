@@ -84,8 +84,19 @@ async def test_backend_down_and_back(backend: str, repos_factory: RepoFactory, w
 
 class _FailingRawStore:
     """Fault injection (a write that dies between metadata and raw cannot be caused otherwise):
-    wraps a real store and fails `put` of `raw`."""
+    wraps a real store; its writers fail `put` of `raw` the way a lost backend fails it (StoreDown)."""
 
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def writer(self) -> Any:
+        return _FailingRawWriter(self.inner.writer())
+
+
+class _FailingRawWriter:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
 
@@ -95,7 +106,7 @@ class _FailingRawStore:
     def put(self, path: str, data: bytes) -> str:
         if path.endswith("/raw"):
             raise StoreDown("injected fault")
-        return self.inner.put(path, data)
+        return str(self.inner.put(path, data))
 
 
 async def test_failed_write_leaves_nothing_visible(backend: str, repos_factory: RepoFactory, workdir: Path,

@@ -10,7 +10,7 @@ import anyio
 import psycopg
 import pytest
 
-from swampd.storage.postgres import MIGRATIONS, migrate
+from swampd.storage.postgres import ensure_schema
 
 from .conftest import Events, RepoFactory, make_service
 
@@ -18,17 +18,26 @@ pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 MODEL = "77aa0e11-2222-4333-8444-555566667777"
 
 
-def test_schema_is_created_and_migrated_once(pg_up: Any) -> None:
+def test_schema_is_the_extensions_and_gets_the_trigger_once(pg_up: Any) -> None:
+    """The tables are `@webframp/postgres-datastore`'s (its `ensureSchema` DDL, column for column);
+    creating them again, or after the extension created them, changes nothing."""
     with psycopg.connect(pg_up.dsn, autocommit=True) as conn:
-        assert migrate(conn, "mig_test") == len(MIGRATIONS)
-        assert migrate(conn, "mig_test") == len(MIGRATIONS)  # idempotent
-        version = conn.execute("SELECT version FROM mig_test.schema_version").fetchall()
-        assert version == [(len(MIGRATIONS),)]
-        conn.execute("UPDATE mig_test.schema_version SET version = 1")  # an older daemon's schema
-        conn.execute("DROP INDEX mig_test.objects_updated_at")
-        assert migrate(conn, "mig_test") == len(MIGRATIONS)
-        indexes = conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'mig_test'").fetchall()
-        assert ("objects_updated_at",) in indexes
+        assert ensure_schema(conn, "schema_test") is True
+        assert ensure_schema(conn, "schema_test") is True  # idempotent
+        columns = conn.execute(
+            "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns "
+            "WHERE table_schema = 'schema_test' ORDER BY table_name, ordinal_position").fetchall()
+        assert [c[:2] for c in columns if c[0] == "files"] == [
+            ("files", "path"), ("files", "hash"), ("files", "size"), ("files", "content"),
+            ("files", "updated_at"), ("files", "deleted_at")]
+        assert [c[1] for c in columns if c[0] == "sync_state"] == ["key", "value", "updated_at"]
+        assert [c[1] for c in columns if c[0] == "locks"] == [
+            "key", "holder", "hostname", "pid", "acquired_at", "ttl_ms", "nonce"]
+        triggers = conn.execute("SELECT tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                "WHERE n.nspname = 'schema_test' AND NOT t.tgisinternal").fetchall()
+        assert triggers == [("swampd_notify",)]
+        assert conn.execute("SELECT to_regclass('schema_test.commit_seq')").fetchone() == ("schema_test.commit_seq",)
 
 
 async def _wait_until(predicate: Any, timeout: float = 20.0) -> bool:
