@@ -327,23 +327,29 @@ def pg_cluster() -> Iterator[Any]:
     cluster.destroy()
 
 
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[Any]:
-    """moto in server mode on loopback; the AWS credential chain of this process (and of the
-    daemons and swamp CLIs it starts) points at fake keys while it runs."""
-    from tests.storage.servers import MotoServer
-
+@pytest.fixture(scope="session", autouse=True)
+def _fake_aws_credentials() -> Iterator[None]:
+    """The AWS credential chain of the tests (and of the daemons and swamp CLIs they start, which
+    inherit it) holds fake keys: S3 is only ever the moto server."""
     saved = {k: os.environ.get(k) for k in S3_ENV}
     os.environ.update(S3_ENV)
-    server = MotoServer()
-    server.start()
-    yield server
-    server.stop()
+    yield
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[Any]:
+    """moto in server mode on loopback."""
+    from tests.storage.servers import MotoServer
+
+    server = MotoServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import json
 import os
 import random
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -45,7 +46,44 @@ def _parse_iso(value: str) -> float | None:
         return None
 
 
-class StoreLock:
+class BackoffLock:
+    """The acquire loop every swamp lock shares: try, back off (jittered, growing), give up at the
+    budget with a `lock_timeout` naming the holder. Subclasses give `try_acquire` and `inspect`."""
+
+    backoff_growth = 2.0
+    backoff_max_s = 8.0
+
+    def __init__(self, key: str, *, ttl_ms: int, retry_interval_ms: int, max_wait_ms: int) -> None:
+        self.key = key
+        self.ttl_ms = ttl_ms
+        self.retry_interval_ms = retry_interval_ms
+        self.max_wait_ms = max_wait_ms
+        self.nonce: str | None = None
+        self.hostname = socket.gethostname()
+
+    def try_acquire(self) -> bool:
+        raise NotImplementedError
+
+    def inspect(self) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def acquire(self, max_wait_ms: int | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+        budget = (self.max_wait_ms if max_wait_ms is None else max_wait_ms) / 1000
+        deadline = time.monotonic() + budget
+        delay = self.retry_interval_ms / 1000
+        while not self.try_acquire():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                holder = str((self.inspect() or {}).get("holder", "unknown"))
+                raise LockTimeout(f"lock {self.key} is held by {holder}", key=self.key, holder=holder,
+                                  waited_ms=int(budget * 1000))
+            sleep(max(0.0, min(remaining, delay * random.uniform(0.75, 1.25))))
+            delay = min(delay * self.backoff_growth, self.backoff_max_s)
+
+
+class StoreLock(BackoffLock):
+    """swamp's FileLock / S3Lock: a `LockInfo` JSON object made with a conditional create."""
+
     def __init__(
         self,
         store: ObjectStore,
@@ -55,13 +93,8 @@ class StoreLock:
         retry_interval_ms: int = 1000,
         max_wait_ms: int = 60000,
     ) -> None:
+        super().__init__(key, ttl_ms=ttl_ms, retry_interval_ms=retry_interval_ms, max_wait_ms=max_wait_ms)
         self.store = store
-        self.key = key
-        self.ttl_ms = ttl_ms
-        self.retry_interval_ms = retry_interval_ms
-        self.max_wait_ms = max_wait_ms
-        self.nonce: str | None = None
-        self.hostname = socket.gethostname()
 
     def _info(self) -> dict[str, Any]:
         return {
@@ -105,18 +138,15 @@ class StoreLock:
                 return True
         return False
 
-    def acquire(self, max_wait_ms: int | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
-        budget = (self.max_wait_ms if max_wait_ms is None else max_wait_ms) / 1000
-        deadline = time.monotonic() + budget
-        delay = self.retry_interval_ms / 1000
-        while not self.try_acquire():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                holder = (self.inspect() or {}).get("holder", "unknown")
-                raise LockTimeout(f"lock {self.key} is held by {holder}", key=self.key, holder=holder,
-                                  waited_ms=int(budget * 1000))
-            sleep(max(0.0, min(remaining, delay * random.uniform(0.75, 1.25))))
-            delay = min(delay * 2, 8.0)
+    def heartbeat(self) -> bool:
+        """swamp's heartbeat: re-read, give up on a foreign nonce, else rewrite with a fresh `acquiredAt`."""
+        if self.nonce is None:
+            return False
+        current = self.inspect()
+        if current is None or current.get("nonce") != self.nonce:
+            return False
+        self.store.put(self.key, json.dumps({**current, "acquiredAt": iso_now()}, indent=2).encode())
+        return True
 
     def release(self) -> None:
         """Idempotent: deletes the lock only while this holder's nonce is in it."""
@@ -163,23 +193,38 @@ def _wait_until_free(lock: DistributedLock, deadline: float, sleep: Callable[[fl
 @contextmanager
 def model_lock_held(store: ObjectStore, model_dir: str, *, max_wait_ms: int = 60000,
                     sleep: Callable[[float], None] = time.sleep) -> Iterator[DistributedLock]:
-    """Hold swamp's per-model lock of `model_dir`, taken as `acquireModelLocks` takes it: wait for
-    the global lock to be free, take the model lock, and start over if the global lock was taken
-    in between (a structural command such as `swamp data gc` runs alone)."""
+    """Hold swamp's per-model lock of `model_dir`, taken as `acquireModelLocks` takes it: take the
+    model lock, then look at the global lock; while a structural command (`swamp data gc`, …)
+    holds it, let go, wait for it and start over: structural commands run alone."""
     deadline = time.monotonic() + max_wait_ms / 1000
     global_lock = store.global_lock(max_wait_ms=max_wait_ms)
     lock = store.model_lock(model_dir, max_wait_ms=max_wait_ms)
     while True:
-        _wait_until_free(global_lock, deadline, sleep)
         lock.acquire(max(0, int((deadline - time.monotonic()) * 1000)))
-        info = global_lock.inspect()
+        info = global_lock.inspect()  # swamp looks before and after; after is what closes the race
         if info is None or global_lock.is_stale(info):
             break
         lock.release()
+        _wait_until_free(global_lock, deadline, sleep)
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(lock, stop), name="swampd-lock-heartbeat", daemon=True)
+    beat.start()
     try:
         yield lock
     finally:
+        stop.set()
+        beat.join()
         try:
             lock.release()
         except StoreDown:
             pass  # the lock expires by its TTL (or its dead pid)
+
+
+def _heartbeat(lock: DistributedLock, stop: threading.Event) -> None:
+    """Keep a held lock fresh (a long upload must not look like a crashed holder to swamp)."""
+    while not stop.wait(lock.ttl_ms / 3000):
+        try:
+            if not lock.heartbeat():
+                return
+        except StoreDown:
+            pass  # try again next beat; the TTL covers two missed beats

@@ -452,12 +452,19 @@ class PostgresWriter:
 
 def ensure_schema(conn: Any, schema: str) -> bool:
     """Create the extension's tables if missing, and swampd's change trigger; True when the trigger
-    is in place (adding it needs ownership of `{schema}.files`: without it there is no signal)."""
+    is in place. A role that may only read and write the rows (the tables made by their owner)
+    works without the trigger, hence without a change signal."""
     import psycopg
 
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"swampd-schema-{schema}",))
-        conn.execute(TABLES.format(s=schema))
+    try:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"swampd-schema-{schema}",))
+            conn.execute(TABLES.format(s=schema))
+    except psycopg.errors.InsufficientPrivilege:
+        names = ("files", "sync_state", "locks", "commit_seq")
+        found = conn.execute("SELECT " + ", ".join(f"to_regclass('{schema}.{n}')" for n in names)).fetchone()
+        if found is None or None in found:
+            raise
     if conn.execute(HAS_TRIGGER, (schema,)).fetchone() is not None:
         return True
     try:

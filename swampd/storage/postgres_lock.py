@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import getpass
 import os
-import random
-import socket
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from swampd.errors import LockTimeout
+from swampd.storage.locks import BackoffLock
 
 _ACQUIRE = """
 INSERT INTO {s}.locks (key, holder, hostname, pid, acquired_at, ttl_ms, nonce)
@@ -36,17 +33,15 @@ FROM {s}.locks WHERE key = %s
 _DELETE = "DELETE FROM {s}.locks WHERE key = %s AND nonce = %s"
 
 
-class PostgresLock:
+class PostgresLock(BackoffLock):
+    backoff_growth = 1.5  # the extension's backoff: x1.5 per attempt, at most twice the interval
+
     def __init__(self, run: Callable[[str, Callable[[Any], Any]], Any], schema: str, key: str, *,
                  ttl_ms: int = 30000, retry_interval_ms: int = 50, max_wait_ms: int = 60000) -> None:
+        super().__init__(key, ttl_ms=ttl_ms, retry_interval_ms=retry_interval_ms, max_wait_ms=max_wait_ms)
         self._run = run
         self._schema = schema
-        self.key = key
-        self.ttl_ms = ttl_ms
-        self.retry_interval_ms = retry_interval_ms
-        self.max_wait_ms = max_wait_ms
-        self.nonce: str | None = None
-        self.hostname = socket.gethostname()
+        self.backoff_max_s = 2 * retry_interval_ms / 1000
 
     def try_acquire(self) -> bool:
         nonce = str(uuid.uuid4())
@@ -57,18 +52,11 @@ class PostgresLock:
             return True
         return False
 
-    def acquire(self, max_wait_ms: int | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
-        budget = (self.max_wait_ms if max_wait_ms is None else max_wait_ms) / 1000
-        deadline = time.monotonic() + budget
-        delay = self.retry_interval_ms / 1000
-        while not self.try_acquire():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                holder = str((self.inspect() or {}).get("holder", "unknown"))
-                raise LockTimeout(f"lock {self.key} is held by {holder}", key=self.key, holder=holder,
-                                  waited_ms=int(budget * 1000))
-            sleep(max(0.0, min(remaining, delay * random.uniform(0.75, 1.25))))
-            delay = min(delay * 1.5, 2.0)
+    def heartbeat(self) -> bool:
+        if self.nonce is None:
+            return False
+        sql = f"UPDATE {self._schema}.locks SET acquired_at = now() WHERE key = %s AND nonce = %s"
+        return bool(self._run("lock", lambda c: c.execute(sql, (self.key, self.nonce)).rowcount))
 
     def release(self) -> None:
         if self.nonce is None:

@@ -71,6 +71,7 @@ class S3Store:
         self._lock = threading.Lock()
         self._last_used = time.monotonic()
         self._watcher: Any = None
+        self._indexed = False
 
     @property
     def has_change_signal(self) -> bool:
@@ -272,6 +273,10 @@ class S3Store:
             if prefix.endswith("/") and not prefix.endswith("/*"):
                 orphans += [f"{prefix}{n.rstrip('/')}" for n in names if n.endswith("/") and n[:-1].isdigit()]
         orphans = [d for d in orphans if f"{d}/metadata.yaml" not in entries]
+        if not self._indexed:
+            if not s3_index.exists(self):
+                return  # no swamp client has pushed: swamp lists the bucket (our objects too) on its first pull
+            self._indexed = True  # an index, once there, stays
         lock = self.global_lock()
         lock.acquire()
         try:

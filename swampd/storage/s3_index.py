@@ -107,6 +107,12 @@ class Meta:
                    int(seq) if isinstance(seq, (int, float)) else None)
 
 
+def exists(store: Any) -> bool:
+    """Whether the bucket has an index: `_index/_meta.json` (every push writes it, v1 or v2), or
+    the monolith alone (written by older clients and by swamp's bucket-listing discovery)."""
+    return store.head(META) is not None or store.head(MONOLITH) is not None
+
+
 def read_meta(store: Any) -> Meta | None:
     return Meta.parse(_load(store.get(META)))
 
@@ -193,26 +199,37 @@ def _group(entries: Mapping[str, Entry]) -> dict[str, dict[str, Entry]]:
     return groups
 
 
-def snapshot(store: Any, etags: dict[str, str], cached: dict[str, dict[str, Entry]]) -> dict[str, Entry] | None:
-    """Every entry of the index, read with conditional GETs (unchanged shards cost a 304).
+UNCHANGED = object()
+"""`snapshot`'s answer when the index is what it was at the previous call."""
+
+
+def snapshot(store: Any, etags: dict[str, str], cached: dict[str, dict[str, Any]]) -> dict[str, Entry] | object | None:
+    """Every entry of the index, read with conditional GETs: a v2 index whose `_meta.json` is
+    unchanged costs one 304, a v1 index two (`_meta.json` could announce a migration to v2).
 
     `etags`/`cached` carry the validators and documents of the previous call (updated in place).
-    Returns None when the bucket has no index.
+    Returns `UNCHANGED`, the entries, or None when the bucket has no index.
     """
-    meta_doc = _conditional(store, META, etags, cached)
-    meta = Meta.parse(meta_doc)
+    before = dict(etags)
+    meta = Meta.parse(_conditional(store, META, etags, cached))
     if meta is not None and meta.version == 2:
+        if META in before and etags.get(META) == before[META] and before.get(MONOLITH) is None:
+            return UNCHANGED
+        etags.pop(MONOLITH, None)
+        cached.pop(MONOLITH, None)
         out: dict[str, Entry] = {}
         for partition in meta.partitions:
             out.update(_entries(_conditional(store, shard_path(partition), etags, cached)))
-        for stale in [k for k in cached if k.startswith("_index/") and k != META
-                      and k[len("_index/"):-len(".json")] not in meta.partitions]:
+        wanted = {META, *(shard_path(p) for p in meta.partitions)}
+        for stale in [k for k in cached if k not in wanted]:
             cached.pop(stale, None)
             etags.pop(stale, None)
         return {rel: e for rel, e in out.items() if not is_internal(rel)}
     monolith = _conditional(store, MONOLITH, etags, cached)
     if monolith is None:
         return None
+    if MONOLITH in before and etags.get(MONOLITH) == before[MONOLITH]:
+        return UNCHANGED
     return {rel: e for rel, e in _entries(monolith).items() if not is_internal(rel)}
 
 

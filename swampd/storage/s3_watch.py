@@ -62,14 +62,21 @@ class IndexWatcher:
         try:
             entries = s3_index.snapshot(self.store, self._etags, self._docs)
         except StoreDown:
+            self._etags.pop(s3_index.META, None)  # read it all again next time: this read stopped halfway
+            self._etags.pop(s3_index.MONOLITH, None)
             if self.live:
                 self.live = False
                 self.emit("*")
             return
         except Exception:  # a malformed index must not kill the watcher
             log.exception("reading the s3 datastore index failed")
+            self._etags.clear()
             self.live = False
             return
+        if entries is s3_index.UNCHANGED:
+            self.live = True
+            return
+        assert entries is None or isinstance(entries, dict)
         with self._lock:
             previous, self._entries = self._entries, entries
         self.live = entries is not None

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from swampd.client import RpcError
-from tests.conftest import REPO_ROOT, DaemonProcess, RealSwamp
+from tests.conftest import REPO_ROOT, DaemonProcess, RealSwamp, wait_until
 
 REAL = REPO_ROOT / ".swamp-real"
 EXTENSIONS = {
@@ -77,3 +77,16 @@ def rpc_kind(call: Any) -> str | None:
     except RpcError as exc:
         return str((exc.data or {}).get("kind"))
     return None
+
+
+def swamp_deletes_then_renames(swamp: RealSwamp, repo: Path, client: Any, at: dict[str, str]) -> None:
+    """swamp deletes version 1 of `result` and renames `note` to `memo`: swampd stops serving the
+    deleted version and follows the rename (through the change signal alone, see signal_only_daemon)."""
+    swamp_json(swamp, "data", "delete", "hello", "result", "--version", "1", "--yes", cwd=repo)
+    wait_until(lambda: rpc_kind(lambda: client.call("data.get", {**at, "name": "result", "version": 1}))
+               == "not_found", timeout=30, what="swampd drops the version swamp deleted")
+    assert client.call("data.versions", {**at, "name": "result"})["versions"] == [2]
+    swamp_json(swamp, "data", "rename", "hello", "note", "memo", cwd=repo)
+    wait_until(lambda: client.call("data.get", {**at, "name": "note"})["name"] == "memo", timeout=30,
+               what="swampd follows the rename")
+    assert client.call("data.get", {**at, "name": "note"})["content"] == "two"

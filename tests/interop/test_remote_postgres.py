@@ -16,9 +16,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.conftest import DaemonProcess, RealSwamp, wait_until
+from tests.conftest import DaemonProcess, RealSwamp
 
-from .remote import SHELL, model_id, rpc_kind, signal_only_daemon, swamp_json, swamp_repo_on
+from .remote import SHELL, model_id, signal_only_daemon, swamp_deletes_then_renames, swamp_json, swamp_repo_on
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -67,14 +67,7 @@ def test_swamp_and_swampd_share_a_postgres_datastore(real_swamp: RealSwamp, pg_u
     # only rows not updated since its last full pull (rows newer than that could be another
     # client's), and method runs pull scoped (no watermark): a full pull first, as its users do.
     swamp_json(real_swamp, "datastore", "sync", "--pull", cwd=repo)
-    swamp_json(real_swamp, "data", "delete", "hello", "result", "--version", "1", "--yes", cwd=repo)
-    wait_until(lambda: rpc_kind(lambda: client.call("data.get", {**at, "name": "result", "version": 1}))
-               == "not_found", timeout=30, what="swampd drops the version swamp deleted")
-    assert client.call("data.versions", {**at, "name": "result"})["versions"] == [2]
-    swamp_json(real_swamp, "data", "rename", "hello", "note", "memo", cwd=repo)
-    wait_until(lambda: client.call("data.get", {**at, "name": "note"})["name"] == "memo", timeout=30,
-               what="swampd follows the rename")
-    assert client.call("data.get", {**at, "name": "note"})["content"] == "two"
+    swamp_deletes_then_renames(real_swamp, repo, client, at)
 
     # swampd writes next to swamp's versions of the same model: swamp pulls them on its next run
     client.call("data.put", {**at, "name": "later", "content": "after-swamp", "content_type": "text/plain"})

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DaemonProcess, RealSwamp, wait_until
+from tests.conftest import DaemonProcess, RealSwamp
 
-from .remote import SHELL, model_id, rpc_kind, signal_only_daemon, swamp_json, swamp_repo_on
+from .remote import SHELL, model_id, signal_only_daemon, swamp_deletes_then_renames, swamp_json, swamp_repo_on
 
 pytestmark = [pytest.mark.s3, pytest.mark.slow]
 
@@ -71,14 +71,7 @@ def test_swamp_and_swampd_share_an_s3_datastore(real_swamp: RealSwamp, moto_up: 
 
     # swamp deletes a version and renames a name -> swampd stops serving them (only the index
     # watcher can tell it: this daemon trusts a pointer for an hour while the signal is live)
-    swamp_json(real_swamp, "data", "delete", "hello", "result", "--version", "1", "--yes", cwd=repo)
-    wait_until(lambda: rpc_kind(lambda: client.call("data.get", {**at, "name": "result", "version": 1}))
-               == "not_found", timeout=30, what="swampd drops the version swamp deleted")
-    assert client.call("data.versions", {**at, "name": "result"})["versions"] == [2]
-    swamp_json(real_swamp, "data", "rename", "hello", "note", "memo", cwd=repo)
-    wait_until(lambda: client.call("data.get", {**at, "name": "note"})["name"] == "memo", timeout=30,
-               what="swampd follows the rename")
-    assert client.call("data.get", {**at, "name": "note"})["content"] == "two"
+    swamp_deletes_then_renames(real_swamp, repo, client, at)
 
     # a v2 index (shards authoritative, commitSeq): swampd's writes bump commitSeq, swamp pulls them
     swamp_json(real_swamp, "datastore", "migrate-index", cwd=repo)

@@ -118,3 +118,21 @@ BACKENDS = [
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return request.param
+
+
+async def put_while_held(svc: Any, repo: str, model: str, held: Any, release: Any) -> tuple[Any, int]:
+    """Start a `data.put` while swamp holds a lock, look with `held()` a second later (the write is
+    still waiting), `release()` the lock, and return what `held()` saw and the version written."""
+    import anyio
+
+    done: list[int] = []
+
+    async def write() -> None:
+        done.append((await svc.put(repo, "t", model, "x", b"waited"))["version"])
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(write)
+        await anyio.sleep(1.0)
+        seen = (held(), list(done))
+        release()
+    return seen, done[0]

@@ -1,4 +1,5 @@
-"""PostgreSQL specifics: the versioned schema and cross-daemon invalidation by LISTEN/NOTIFY."""
+"""PostgreSQL specifics: `@webframp/postgres-datastore`'s tables, swamp's sync stamps and row locks,
+and cross-daemon invalidation by LISTEN/NOTIFY. (With the real swamp: tests/interop/test_remote_postgres.py.)"""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import anyio
 import psycopg
 import pytest
 
-from swampd.storage.postgres import ensure_schema
+from swampd.errors import InvalidInput
+from swampd.storage.postgres import PostgresConfig, ensure_schema
+from swampd.storage.resolve import DatastoreSpec, open_store
 
-from .conftest import Events, RepoFactory, make_service
+from .conftest import Events, RepoFactory, make_service, put_while_held
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 MODEL = "77aa0e11-2222-4333-8444-555566667777"
@@ -82,3 +85,159 @@ def _async(fn: Any) -> Any:
         return fn()
 
     return call
+
+
+def _schema_of(repo: Path) -> str:
+    import yaml
+
+    return str(yaml.safe_load((repo / ".swamp.yaml").read_text())["datastore"]["config"]["schema"])
+
+
+async def test_writes_are_rows_swamps_pull_takes(repos_factory: RepoFactory, workdir: Path, events: Events,
+                                                 pg_up: Any) -> None:
+    """Each write is one transaction: its rows (sha256, size, content), one `commit_seq` step and
+    `last_pushed_at`. A delete is a tombstone, and a tombstoned path can be claimed again."""
+    repo = repos_factory.make("postgres")
+    schema = _schema_of(repo)
+    svc = make_service(workdir, events)
+    try:
+        await svc.put(str(repo), "t", MODEL, "x", b"hello", content_type="text/plain")
+        await svc.put(str(repo), "t", MODEL, "x", b"again", content_type="text/plain")
+        with psycopg.connect(pg_up.dsn, autocommit=True) as conn:
+            state = dict(conn.execute(f"SELECT key, value FROM {schema}.sync_state").fetchall())
+            assert state["commit_seq"] == 2 and isinstance(state["last_pushed_at"], str)
+            raw = conn.execute(f"SELECT hash, size, content, deleted_at FROM {schema}.files WHERE path = %s",
+                               (f"data/t/{MODEL}/x/1/raw",)).fetchone()
+            assert raw == ("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", 5, b"hello", None)
+        store = svc.repos.get(str(repo)).store
+        for name in ("raw", "metadata.yaml"):  # swamp's `data delete --version 2`, as its push does it
+            assert store.delete(f"data/t/{MODEL}/x/2/{name}") is True
+        assert store.get(f"data/t/{MODEL}/x/2/raw") is None
+        with psycopg.connect(pg_up.dsn, autocommit=True) as conn:
+            tomb = conn.execute(f"SELECT deleted_at IS NOT NULL FROM {schema}.files WHERE path = %s",
+                                (f"data/t/{MODEL}/x/2/raw",)).fetchone()
+            assert tomb == (True,)
+            assert conn.execute(f"SELECT value FROM {schema}.sync_state WHERE key = 'commit_seq'").fetchone() == (4,)
+        store.put(f"data/t/{MODEL}/x/latest", b"1")
+        assert (await svc.put(str(repo), "t", MODEL, "x", b"reused"))["version"] == 2  # the tombstone is free
+    finally:
+        svc.close()
+
+
+async def test_rows_are_stamped_at_commit_not_at_begin(repos_factory: RepoFactory, workdir: Path, events: Events,
+                                                       pg_up: Any) -> None:
+    """swamp's pull keeps rows with `updated_at >= its previous pull's start`. A pull that starts
+    while a write's transaction is open must still find the write on its next round."""
+    repo = repos_factory.make("postgres")
+    schema = _schema_of(repo)
+    svc = make_service(workdir, events)
+    try:
+        store = (await svc.handle(str(repo))).store
+        writer = store.writer()
+        writer.put(f"data/t/{MODEL}/x/latest", b"1")
+        with psycopg.connect(pg_up.dsn, autocommit=True) as other:
+            pull_started = other.execute("SELECT now()").fetchone()[0]  # a swamp pull's watermark
+        writer.commit()
+        with psycopg.connect(pg_up.dsn, autocommit=True) as conn:
+            rows = conn.execute(f"SELECT path FROM {schema}.files WHERE updated_at >= %s", (pull_started,)).fetchall()
+        assert rows == [(f"data/t/{MODEL}/x/latest",)]
+    finally:
+        svc.close()
+
+
+async def test_locks_are_rows_of_the_locks_table(repos_factory: RepoFactory, workdir: Path, events: Events,
+                                                 pg_up: Any) -> None:
+    repo = repos_factory.make("postgres")
+    schema = _schema_of(repo)
+    svc = make_service(workdir, events)
+    try:
+        store = (await svc.handle(str(repo))).store
+        lock = store.model_lock(f"data/t/{MODEL}", max_wait_ms=200)
+        lock.acquire()
+        info = lock.inspect()
+        assert info is not None and info["nonce"] == lock.nonce and info["ttlMs"] == 30000
+        other = store.model_lock(f"data/t/{MODEL}", max_wait_ms=200)
+        with pytest.raises(Exception, match="held by"):
+            other.acquire()
+        assert other.force_release("wrong-nonce") is False
+        with psycopg.connect(pg_up.dsn, autocommit=True) as conn:
+            keys = conn.execute(f"SELECT key FROM {schema}.locks").fetchall()
+            assert keys == [(f"data/t/{MODEL}/.lock",)]
+            conn.execute(f"UPDATE {schema}.locks SET acquired_at = now() - interval '31 seconds'")  # a crashed holder
+        other.acquire()  # taken over: its TTL passed on the server's clock
+        lock.release()  # not ours any more: leaves the new holder alone
+        assert store.model_lock(f"data/t/{MODEL}").inspect()["nonce"] == other.nonce
+        other.release()
+        assert other.inspect() is None
+        assert store.global_lock().key == f"pg://{schema}.datastore"
+    finally:
+        svc.close()
+
+
+async def test_writes_wait_for_swamps_global_lock(repos_factory: RepoFactory, workdir: Path, events: Events,
+                                                  pg_up: Any) -> None:
+    repo = repos_factory.make("postgres")
+    schema = _schema_of(repo)
+    svc = make_service(workdir, events)
+    try:
+        await svc.put(str(repo), "t", MODEL, "x", b"first")
+        with psycopg.connect(pg_up.dsn, autocommit=True) as conn:
+            conn.execute(f"INSERT INTO {schema}.locks (key, holder, hostname, pid, ttl_ms, nonce) "
+                         f"VALUES (%s, 'ci@host', 'host', 1, 30000, 'n')", (f"pg://{schema}.datastore",))
+            seen, version = await put_while_held(
+                svc, str(repo), MODEL, lambda: conn.execute(f"SELECT count(*) FROM {schema}.files").fetchone(),
+                lambda: conn.execute(f"DELETE FROM {schema}.locks"))
+            assert seen == ((3,), [])  # nothing written while swamp's structural command runs
+            assert version == 2
+    finally:
+        svc.close()
+
+
+async def test_a_role_without_the_tables_ownership_works_without_a_signal(
+        repos_factory: RepoFactory, workdir: Path, events: Events, pg_up: Any) -> None:
+    """The tables' owner created them; a role that may only read and write the rows cannot add the
+    trigger: it still reads and writes, with pointers revalidated by polling (no change signal)."""
+    repo = repos_factory.make("postgres")
+    schema = _schema_of(repo)
+    role = f"rw_{schema}"
+    with psycopg.connect(pg_up.dsn, autocommit=True) as conn:
+        ensure_schema(conn, schema)
+        conn.execute(f"DROP TRIGGER swampd_notify ON {schema}.files")
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+        conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}")
+        conn.execute(f"GRANT USAGE, SELECT, UPDATE ON SEQUENCE {schema}.commit_seq TO {role}")
+    url = pg_up.url.replace("postgres://postgres@", f"postgres://{role}@")
+    store = open_store(DatastoreSpec("@webframp/postgres-datastore",
+                                     config={"connectionString": url, "schema": schema, "ssl": "disable"}))
+    try:
+        store.set_listener(lambda path: None)
+        store.put(f"data/t/{MODEL}/x/latest", b"1")
+        assert store.get(f"data/t/{MODEL}/x/latest").data == b"1"
+        assert await _wait_until(_async(lambda: store._listening))  # LISTEN is up, yet without the trigger
+        assert store.has_change_signal is False  # nothing would be heard: no signal
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ({}, "needs a connectionString"),
+    ({"dsn": "host=/tmp"}, "connectionString"),
+    ({"connectionString": "postgres://h/db", "schema": "bad-name"}, "SQL identifier"),
+    ({"connectionString": "postgres://h/db", "ssl": "prefer"}, "disable, require, verify-ca"),
+    ({"connectionString": "postgres://h/db", "ssl": "verify-ca"}, "sslCaPath is required"),
+    ({"connectionString": "postgres://h/db", "ssl": "verify-ca", "sslCaPath": "../ca.pem"}, "'..'"),
+])
+def test_config_is_the_extensions(config: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        PostgresConfig.from_mapping(config)
+
+
+def test_config_defaults_and_secrets() -> None:
+    config = PostgresConfig.from_mapping({"connectionString": "postgres://u:s3cret@db:5432/swamp", "other": 1})
+    assert (config.schema, config.ssl, config.ssl_ca_path) == ("swamp", "require", None)
+    assert "sslmode=require" in config.conninfo()
+    spec = DatastoreSpec("@webframp/postgres-datastore", config={"connectionString": "postgres://u:s3cret@db:5432/swamp"})
+    assert "s3cret" not in str(spec.describe()) and spec.describe()["config"]["connectionString"] == "db:5432/swamp"
+    with pytest.raises(InvalidInput, match="removed: use @webframp/postgres-datastore"):
+        open_store(DatastoreSpec("@swampd/postgres-datastore", config={"dsn": "host=/tmp"}))
