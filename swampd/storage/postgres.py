@@ -234,7 +234,8 @@ class PostgresStore:
         return None if row is None else Stat(int(row[1]), str(row[0]))
 
     def writer(self) -> PostgresWriter:
-        self._run("connect", lambda c: None)  # the schema exists and the database answers
+        if not self._ready or self._down:
+            self._run("connect", lambda c: None)  # the schema exists and the database answers
         return PostgresWriter(self)
 
     def _mutate(self, fn: Callable[[PostgresWriter], Any]) -> Any:
@@ -374,6 +375,8 @@ class PostgresWriter:
             return self._conn.execute(sql, args)
         except (PoolTimeout, psycopg.OperationalError):
             self.abort()
+            self.store._reset_pool()
+            self.store._probe()  # marks the store down: the next call fails fast instead of waiting
             raise StoreDown(f"{what}: database connection lost") from None
         except psycopg.Error as exc:
             self.abort()

@@ -266,12 +266,13 @@ class S3Store:
         """Publish a version write to swamp's index, as the extension's `commitPush` does, under
         swamp's global lock. Version dirs of the same data name that are in the bucket but not
         in the index (a write of ours killed before this step) are published with it."""
-        entries = {rel: s3_index.entry(rel, size, sha) for rel, digest in written.items()
-                   if digest is not None for size, sha in [digest]}
-        orphans = []
-        for prefix, names in listed.items():
-            if prefix.endswith("/") and not prefix.endswith("/*"):
-                orphans += [f"{prefix}{n.rstrip('/')}" for n in names if n.endswith("/") and n[:-1].isdigit()]
+        entries: dict[str, s3_index.Entry] = {}
+        for rel, digest in written.items():
+            if digest is not None:
+                size, sha = digest
+                entries[rel] = s3_index.entry(rel, size, sha)
+        orphans = [f"{prefix}{name.rstrip('/')}" for prefix, names in listed.items() if prefix.endswith("/")
+                   for name in names if name.endswith("/") and name[:-1].isdigit()]
         orphans = [d for d in orphans if f"{d}/metadata.yaml" not in entries]
         if not self._indexed:
             if not s3_index.exists(self):

@@ -48,15 +48,14 @@ class IndexWatcher:
     def stop(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=2)  # a poll in flight ends by its request timeout; the thread is a daemon
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop.wait(self.interval):  # a short-lived (in-process CLI) store never polls
             if time.monotonic() - self.last_used() <= IDLE_AFTER:
                 self.poll()
             elif self.live:
                 self.live = False  # not polling: pointers go back to per-key revalidation
-            self._stop.wait(self.interval)
 
     def poll(self) -> None:
         try:

@@ -54,6 +54,8 @@ def test_swamp_and_swampd_share_a_postgres_datastore(real_swamp: RealSwamp, pg_u
     assert (pulled["version"], pulled["content"]) == (2, "two")
     listed = swamp_json(real_swamp, "data", "versions", "hello", "note", cwd=repo)["versions"]
     assert [v["version"] for v in listed] == [2, 1]
+    groups = swamp_json(real_swamp, "data", "list", "hello", cwd=repo)["groups"]
+    assert {i["name"]: i["version"] for g in groups for i in g["items"]} == {"note": 2}
 
     # swamp writes (two method runs) -> swampd reads them (only NOTIFY can tell this daemon: it
     # trusts a pointer for an hour while the signal is live)
@@ -62,6 +64,7 @@ def test_swamp_and_swampd_share_a_postgres_datastore(real_swamp: RealSwamp, pg_u
     got = client.call("data.get", {**at, "name": "result"})
     assert (got["version"], json.loads(got["content"])["stdout"]) == (2, "from-swamp")
     assert client.call("data.get", {**at, "name": "result", "version": 1})["version"] == 1
+    assert {"name": "result", "latest": 2} in client.call("data.list", at)["data"]
 
     # swamp deletes (tombstones) and renames -> swampd stops serving them. The extension tombstones
     # only rows not updated since its last full pull (rows newer than that could be another

@@ -53,6 +53,7 @@ def test_swamp_and_swampd_share_an_s3_datastore(real_swamp: RealSwamp, moto_up: 
     assert (got["version"], json.loads(got["content"])["stdout"]) == (2, "from-swamp")
     assert client.call("data.get", {**at, "name": "result", "version": 1})["version"] == 1
     assert client.call("data.versions", {**at, "name": "result"})["versions"] == [1, 2]
+    assert {"name": "result", "latest": 2} in client.call("data.list", at)["data"]
 
     # swampd writes -> published to swamp's v1 index (monolith + shards) -> swamp pulls them
     for text in ("one", "two"):
