@@ -80,6 +80,16 @@ class BackoffLock:
             sleep(max(0.0, min(remaining, delay * random.uniform(0.75, 1.25))))
             delay = min(delay * self.backoff_growth, self.backoff_max_s)
 
+    def release(self) -> None:
+        raise NotImplementedError
+
+    def with_lock(self, fn: Callable[[], T]) -> T:
+        self.acquire()
+        try:
+            return fn()
+        finally:
+            self.release()
+
 
 class StoreLock(BackoffLock):
     """swamp's FileLock / S3Lock: a `LockInfo` JSON object made with a conditional create."""
@@ -165,13 +175,6 @@ class StoreLock(BackoffLock):
         if self.nonce == nonce:
             self.nonce = None
         return True
-
-    def with_lock(self, fn: Callable[[], T]) -> T:
-        self.acquire()
-        try:
-            return fn()
-        finally:
-            self.release()
 
 
 def _wait_until_free(lock: DistributedLock, deadline: float, sleep: Callable[[float], None]) -> None:

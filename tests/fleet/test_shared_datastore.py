@@ -36,8 +36,8 @@ def daemon_env(daemon_env: dict[str, str], swampd_home: Path) -> dict[str, str]:
 @pytest.mark.postgres
 def test_a_remote_jobs_write_reaches_the_local_hot_tier_through_notify(daemon, remote_home, pg_tcp,
                                                                         tmp_path: Path) -> None:
-    block = {"type": "@swampd/postgres-datastore",
-             "config": {"dsn": pg_tcp.tcp_dsn, "schema": f"f_{uuid.uuid4().hex[:10]}", "connectTimeout": 5}}
+    block = {"type": "@webframp/postgres-datastore",
+             "config": {"connectionString": pg_tcp.url, "schema": f"f_{uuid.uuid4().hex[:10]}", "ssl": "disable"}}
     local_repo = tmp_path / "repo"
     local_repo.mkdir()
     write_marker(local_repo, block)

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from swampd.storage import s3_index
+from swampd.storage.layout import DataRef, build_metadata, dump_metadata
 from swampd.storage.s3_watch import IndexWatcher
 
 from .conftest import Events, RepoFactory, make_service, put_while_held
@@ -125,9 +126,10 @@ async def test_a_version_written_but_never_published_is_published_by_the_next_wr
     svc = make_service(workdir, events)
     try:
         store = (await svc.handle(str(repo))).store
-        store.put(f"data/t/{MODEL}/x/1/metadata.yaml", b"id: a\n")  # what a killed write left behind
-        store.put(f"data/t/{MODEL}/x/1/raw", b"orphan")
-        store.put(f"data/t/{MODEL}/x/2/metadata.yaml", b"id: b\n")  # a claim that never got its raw
+        ref = DataRef.of("t", MODEL, "x")
+        for version in (1, 2):  # what a killed write left behind; version 2 only got its claim
+            store.put(ref.metadata(version), dump_metadata(build_metadata(ref, version, b"orphan")))
+        store.put(ref.raw(1), b"orphan")
         await svc.put(str(repo), "t", MODEL, "x", b"next")
     finally:
         svc.close()
