@@ -100,7 +100,8 @@ def bench_trigger(pg: PostgresCluster, files: int, rounds: int) -> dict[str, Any
                 batch = [(f"data/bench/{MODEL}/n{r}-{i}/1/raw", os.urandom(1024)) for i in range(files)]
                 samples.append(push(conn, schema, batch))
             out[label] = ms(samples)
-            conn.execute(f"DROP TRIGGER swampd_notify ON {schema}.files")
+            if label == "with_trigger":
+                conn.execute(f"DROP TRIGGER swampd_notify ON {schema}.files")
         stop.set()
         listener.join()
     out["files_per_push"] = files
@@ -137,21 +138,31 @@ def bench_pg_latency(pg: PostgresCluster, samples: int) -> dict[str, Any]:
 
 
 def poll_latency(conn: Any, schema: str, samples: int) -> list[float]:
-    """A poller reads commit_seq once a second; a writer commits at random moments."""
+    """A poller thread reads commit_seq once a second; a writer commits at random moments."""
     out: list[float] = []
-    seq_sql = f"SELECT value FROM {schema}.sync_state WHERE key = 'commit_seq'"
-    with psycopg.connect(conn.info.dsn, autocommit=True) as poller:
-        last = poller.execute(seq_sql).fetchone()[0]
+    seq_sql = f"SELECT (value #>> '{{}}')::bigint FROM {schema}.sync_state WHERE key = 'commit_seq'"
+    seen: dict[int, float] = {}
+    stop = threading.Event()
+
+    def poll() -> None:
+        with psycopg.connect(conn.info.dsn, autocommit=True) as poller:
+            while not stop.is_set():
+                seen.setdefault(poller.execute(seq_sql).fetchone()[0], time.perf_counter())
+                stop.wait(1.0)
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    try:
         for i in range(samples):
             time.sleep(random.uniform(0, 1.0))
             committed = time.perf_counter() + push(conn, schema, [(f"data/bench/{MODEL}/p/{i}/raw", b"x")])
-            while True:
-                now = poller.execute(seq_sql).fetchone()[0]
-                if now != last:
-                    last = now
-                    out.append(time.perf_counter() - committed)
-                    break
-                time.sleep(1.0)
+            seq = conn.execute(seq_sql).fetchone()[0]
+            while seq not in seen:
+                time.sleep(0.005)
+            out.append(seen[seq] - committed)
+    finally:
+        stop.set()
+        thread.join()
     return out
 
 
