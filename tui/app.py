@@ -40,7 +40,7 @@ EVENT_BATCH_SECONDS = 0.25
 ACTIVE_PANE_EVERY = 5
 """The visible pane re-reads its lists every this many ticks even without events."""
 APP_KEYS = [
-    ("1-7", "overview, cache, in-flight, jobs, vault, extensions, context"),
+    ("1-8", "overview, cache, in-flight, jobs, vault, extensions, context, fleet"),
     ("/", "filter the table of this pane"), ("enter", "detail of the selected row (jobs: with the live log)"),
     ("escape", "close the filter or the detail"), ("p", "pause / resume live updates"),
     ("+ / -", "refresh interval up / down (1 s minimum)"), ("ctrl+r", "refresh now"),

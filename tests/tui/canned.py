@@ -52,6 +52,26 @@ def _history(params: dict[str, Any] | None) -> dict[str, Any]:
                                        "hit_ratio": 0.9, "requests_per_s": 63.2}}
 
 
+FLEET = [
+    {"name": "build-1", "kind": "ssh", "destination": "ci@build-1.internal", "labels": ["linux", "gpu"],
+     "command": None, "state": "up", "reachable": True, "version": "0.1.0", "protocol": 1, "rtt_ms": 1.27,
+     "last_seen": NOW - 4, "checked_at": NOW - 4, "error": None, "session": True},
+    {"name": "build-2", "kind": "ssh", "destination": "ci@build-2.internal", "labels": ["linux"], "command": None,
+     "state": "down", "reachable": False, "version": None, "protocol": None, "rtt_ms": None, "last_seen": NOW - 3600,
+     "checked_at": NOW - 30, "session": False,
+     "error": {"kind": "backend_unavailable",
+               "message": "ssh could not reach host build-2: ssh: connect to host build-2.internal port 22: "
+                          "Connection refused"}},
+    {"name": "legacy", "kind": "ssh", "destination": "ops@legacy", "labels": [], "command": None,
+     "state": "version_mismatch", "reachable": False, "version": "0.0.9", "protocol": 0, "rtt_ms": None,
+     "last_seen": None, "checked_at": NOW - 60, "session": False,
+     "error": {"kind": "version_mismatch", "message": "host legacy runs swampd 0.0.9 speaking protocol 0"}},
+    {"name": "swamp", "kind": "serve", "url": "wss://swamp.internal:9090", "labels": ["serve"],
+     "token": "vault host/SWAMP_SERVE_TOKEN", "state": "unknown", "reachable": None, "version": None,
+     "protocol": None, "rtt_ms": None, "last_seen": None, "checked_at": None, "error": None, "session": False},
+]
+
+
 LOGS = {JOBS[0]["id"]: [f"[web-fleet.plan] step {i}: planning host web-{i}" for i in range(12)]}
 
 
@@ -136,6 +156,10 @@ RESULTS: dict[str, Any] = {
             {"scope": "run-b21c", "keys": 12, "bytes": 8_680, "next_expiry": NOW + 40, "last_expiry": NOW + 45,
              "updated_at": NOW - 300, "ttl_left": 45.0}]}),
     "context.drop": {"scope": "run-7f3a", "key": None, "dropped": 3},
+    "fleet.list": {"hosts": FLEET},
+    "fleet.ping": lambda params: {"hosts": [{**h, "state": "up", "rtt_ms": 1.9, "last_seen": NOW, "error": None}
+                                            for h in FLEET if h["name"] in ((params or {}).get("names") or
+                                                                            [x["name"] for x in FLEET])]},
 }
 
 def fixed_source(**overrides: Any) -> FixedSource:

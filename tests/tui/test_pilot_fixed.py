@@ -415,3 +415,64 @@ class TestCallsTimeline:
             assert rows[-1][4] == "40100" and rows[0][7] == "succeeded" and rows[0][8] == "9.0s"
             await pilot.press("t")
             assert app.query_one("#peers").display and not app.query_one("#calls-timeline").display
+
+
+class TestFleetPane:
+    async def test_hosts_states_events_ping_and_push_progress(self, snapshot_app: Any) -> None:
+        from tests.tui.canned import NOW
+        from tui.messages import EventsArrived
+
+        app = snapshot_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("8")
+            await settle(pilot)
+            rows = {r[0]: r for r in cell_texts(app, "fleet-table")}
+            assert [rows[n][4] for n in ("build-1", "build-2", "legacy", "swamp")] == [
+                "up", "down", "version mismatch", "unknown"]
+            assert rows["build-1"][5] == "0.1.0 (p1)" and rows["build-1"][6] == "1.3 ms"
+            assert rows["swamp"][2] == "wss://swamp.internal:9090"
+            # a host goes down: its row changes by key, no refetch
+            lists = sum(1 for m, _ in app.source.calls if m == "fleet.list")
+            app.post_message(EventsArrived([{"topic": "fleet", "data": {
+                "type": "fleet.host", "name": "build-1", "kind": "ssh", "state": "down", "session": False,
+                "error": {"kind": "backend_unavailable", "message": "lost"}}}]))
+            await settle(pilot)
+            assert {r[0]: r for r in cell_texts(app, "fleet-table")}["build-1"][4] == "down"
+            assert sum(1 for m, _ in app.source.calls if m == "fleet.list") == lists
+            # push progress shows under the table
+            app.post_message(EventsArrived([{"topic": "fleet", "data": {
+                "type": "fleet.push", "host": "build-1", "kind": "extension", "item": "@acme/aws@1.4.0",
+                "status": "sending", "sent": 524288, "total": 2097152}}]))
+            await settle(pilot)
+            activity = str(app.query_one("#fleet-activity", Static).render())
+            assert activity == "push extension @acme/aws@1.4.0 -> build-1: sending (512.0 KiB of 2.0 MiB, 25%)"
+            # g pings the host under the cursor; the answer updates its row
+            await pilot.press("g")
+            await wait_for(pilot, lambda: ("fleet.ping", {"names": ["build-1"]}) in app.source.calls, "a ping")
+            await wait_for(pilot, lambda: {r[0]: r for r in cell_texts(app, "fleet-table")}["build-1"][4] == "up",
+                           "the pinged state")
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, DetailScreen)
+            assert "destination" in str(app.screen.query_one("#detail-text", Static).render())
+            await pilot.press("escape")
+            app.post_message(EventsArrived([{"topic": "fleet", "data": {"type": "fleet.removed", "name": "legacy"}}]))
+            await settle(pilot)
+            assert "legacy" not in {r[0] for r in cell_texts(app, "fleet-table")}
+            assert NOW  # canned time: ages are stable
+
+    async def test_no_hosts_and_no_fleet(self, snapshot_app: Any) -> None:
+        app = snapshot_app(results={"fleet.list": {"hosts": []}})
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("8")
+            await settle(pilot)
+            assert pane_empty_text(app, "fleet").startswith("no fleet hosts: `swamp fleet add")
+        app = snapshot_app(results={"fleet.list": missing("fleet.list")})
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("8", "g", "G")
+            await settle(pilot)
+            assert pane_empty_text(app, "fleet") == "fleet: not available in this daemon (fleet.list is missing)"
+            assert app.is_running

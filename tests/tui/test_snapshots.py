@@ -48,6 +48,9 @@ class TestPanes:
     def test_extensions_verified(self, snap_compare: Any, snapshot_app: Any) -> None:
         assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=steps("6", "V"))
 
+    def test_fleet(self, snap_compare: Any, snapshot_app: Any) -> None:
+        assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=steps("8"))
+
 
 class TestStates:
     def test_jobs_not_available(self, snap_compare: Any, snapshot_app: Any) -> None:
