@@ -2,16 +2,19 @@
 
 A temp file beside the target (O_EXCL, the final mode from the start), written and fsynced, then
 renamed over the target; on any failure the temp file is removed and the target is untouched.
+The temp file is named as swamp names its own (`.{uuid}.tmp`), not after the target: a target
+whose name is near the 255-byte limit (a long secret key's `KEY.enc`) must still be writable.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 
 
 def write_atomic(path: str, data: bytes, mode: int = 0o600, *, sync_dir: bool = True) -> None:
     """Replace `path` with `data` (mode `mode`); `sync_dir` also fsyncs the directory (the rename)."""
-    tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    tmp = os.path.join(os.path.dirname(path), f".{uuid.uuid4()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -35,16 +35,26 @@ def validate_key(key: str) -> str:
     return key
 
 
+MAX_KEY_BYTES = 255 - len(".enc")
+"""swamp stores a key as the file `KEY.enc` (and `.annotations/KEY.enc`): a file name holds 255 bytes."""
+
+
 def validate_new_key(key: str) -> str:
-    """A key about to be written: swamp's rule, and no `=`.
+    """A key about to be written: swamp's rule, no `=`, and short enough to be a file name.
 
     swamp's `vault put VAULT KEY=VALUE` splits at the first `=`, so a stored key with `=` in
     it is almost always a value typed inline by mistake. The message never repeats the key:
-    it may be that secret.
+    it may be that secret. The length rule holds for the host vault too, so that any key can
+    move to a repo vault (and nothing stored under a longer key before becomes unreachable:
+    reads and deletes take any key swamp's rule allows).
     """
     validate_key(key)
     if "=" in key:
         raise InvalidInput("a secret key may not contain '=' (KEY=VALUE is a key and its value)")
+    size = len(key.encode("utf-8"))
+    if size > MAX_KEY_BYTES:
+        raise InvalidInput(f"a secret key may be at most {MAX_KEY_BYTES} bytes (UTF-8), this one has {size}: "
+                           "swamp stores it as the file KEY.enc and a file name holds 255 bytes")
     return key
 
 

@@ -30,7 +30,7 @@ from swampd.errors import (
     Unsupported,
     VaultLocked,
 )
-from swampd.vault.audit import AuditEntry, AuditTrail, AuditWriter, iso_now, parse_time
+from swampd.vault.audit import ACTIONS, AuditEntry, AuditTrail, AuditWriter, iso_now, parse_time
 from swampd.vault.host import HostVault
 from swampd.vault.keyring_backend import KeyringStore
 from swampd.vault.keys import KeyCache
@@ -676,6 +676,8 @@ class VaultService:
         """swamp's `audit-trail` shape: {entries, returnedCount, truncated}, newest `limit`."""
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise InvalidParams("limit must be a positive integer")
+        if action is not None and action not in ACTIONS:
+            raise InvalidParams(f"action must be one of {', '.join(ACTIONS)} (swamp's audit actions)", param="action")
         now = datetime.now(UTC)
         start = parse_time(since, now=now, param="since") or datetime.fromtimestamp(0, UTC)
         end = parse_time(until, now=now, param="until") or now

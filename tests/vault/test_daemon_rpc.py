@@ -98,3 +98,29 @@ def test_list_says_when_a_refresh_hook_is_due_never_its_command(daemon, repo: Re
     assert hook["ttlMs"] == 3_600_000 and hook["lastRefreshedAt"] and hook["stale"] is False
     assert hook["dueAt"] > hook["lastRefreshedAt"]
     assert "token-in-the-hook-command" not in repr(listing)
+
+
+def test_keys_longer_than_a_file_name_holds_are_refused_by_name(daemon, repo: Repo, secret_service: str) -> None:
+    """swamp stores KEY.enc: 251 bytes of key fit a 255-byte file name (temp file included), 252 do not."""
+    with daemon.client() as c:
+        for where in ({"vault": "dev", "repo": repo.root}, {"vault": "host"}):
+            c.call("vault.put", {**where, "key": "k" * 251, "value": "v"})
+            try:
+                for key in ("k" * 252, "é" * 126, "k" * 5000):
+                    with pytest.raises(RpcError) as err:
+                        c.call("vault.put", {**where, "key": key, "value": "v"})
+                    assert err.value.kind == "invalid_input" and "at most 251 bytes" in err.value.message
+                listing = c.call("vault.list", where)
+                assert [k["key"] for k in listing["vaults"][0]["keys"]] == ["k" * 251]
+            finally:
+                c.call("vault.delete", {**where, "key": "k" * 251})
+
+
+def test_audit_refuses_an_action_swamp_does_not_record(daemon) -> None:
+    with daemon.client() as c:
+        for action in ("bogus", "PUT", ""):
+            with pytest.raises(RpcError) as err:
+                c.call("vault.audit", {"action": action})
+            assert err.value.kind == "invalid_params"
+            assert "get, put, delete, annotate" in err.value.message
+        assert c.call("vault.audit", {"action": "annotate"})["returnedCount"] == 0
