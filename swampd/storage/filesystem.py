@@ -17,7 +17,7 @@ from swampd.storage.base import (
     StoreFull,
     Writer,
 )
-from swampd.storage.layout import is_ignored
+from swampd.storage.layout import is_skipped
 
 NO_ROOM = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded"}
 
@@ -199,23 +199,22 @@ class FilesystemStore:
     def list(self, prefix: str, *, recursive: bool = False) -> list[str]:
         directory = self._abs(prefix)
         try:
+            base = prefix.strip("/")
             if not recursive:
                 with os.scandir(directory) as it:
-                    return sorted(
-                        e.name + ("/" if e.is_dir(follow_symlinks=False) else "")
-                        for e in it
-                        if not is_ignored(e.name)
-                    )
+                    entries = [(e.name, e.is_dir(follow_symlinks=False)) for e in it]
+                return sorted(name + ("/" if is_dir else "") for name, is_dir in entries
+                              if not is_skipped(f"{base}/{name}", is_dir=is_dir))
             if not os.path.isdir(directory):
                 self._check_root()
                 return []
             out = []
-            base = prefix.strip("/")
             for root, dirs, files in os.walk(directory):
-                dirs[:] = [d for d in dirs if not is_ignored(d)]
                 rel = os.path.relpath(root, directory).replace(os.sep, "/")
+                here = base if rel == "." else f"{base}/{rel}"
+                dirs[:] = [d for d in dirs if not is_skipped(f"{here}/{d}", is_dir=True)]
                 for name in files:
-                    if not is_ignored(name):
+                    if not is_skipped(f"{here}/{name}", is_dir=False):
                         key = name if rel == "." else f"{rel}/{name}"
                         out.append(f"{base}/{key}" if base else key)
             return sorted(out)

@@ -40,12 +40,26 @@ def normalize_type(model_type: str) -> str:
     return value
 
 
+MAX_NAME_BYTES = 255
+"""A data name is a directory name: 255 bytes (UTF-8) on every filesystem swamp runs on."""
+
+
 def check_data_name(name: str) -> str:
-    """A data name: no `..`, `/`, `\\`, NUL; `latest` is reserved in any case."""
+    """A data name: swamp's rule (no `..`, `/`, `\\`, NUL; `latest` is reserved in any case), and
+    what no datastore can hold as a directory of its own: `.` (the model's own dir), `.lock` (the
+    model's lock file, there while a writer holds it) and names over 255 bytes."""
     if not isinstance(name, str) or not name:
         raise InvalidParams("name must be a non-empty string")
     if ".." in name or "/" in name or "\\" in name or "\0" in name or name.lower() == "latest":
         raise InvalidParams(f"name {name!r} is not a valid data name")
+    if name == ".":
+        raise InvalidParams("name '.' is not a valid data name: it is the model's own directory")
+    if name == ".lock":
+        raise InvalidParams("name '.lock' is not a valid data name: it is the model's lock file")
+    size = len(name.encode("utf-8"))
+    if size > MAX_NAME_BYTES:
+        raise InvalidParams(f"a data name may be at most {MAX_NAME_BYTES} bytes (UTF-8), this one has {size}: "
+                            "it is a directory name")
     return name
 
 
@@ -72,17 +86,31 @@ def is_text_type(content_type: str) -> bool:
     return base.startswith("text/") or base in TEXT_TYPES
 
 
+TIER_DIRS = frozenset({"_index", "_control", ".locks"})
+"""Internal directories at the base of a datastore tier (the sync index, the control plane, global locks)."""
+
+
 def is_ignored(name: str) -> bool:
-    """Names every walker skips: locks, temp files, the catalog, sync bookkeeping."""
+    """File names every walker skips: locks, temp files, the catalog, sync bookkeeping.
+
+    Files only: a directory below `data/` is a data name (or a type, model or version), and
+    swamp lists every one (`findAllForModel` reads each directory of a model), `x.tmp` or
+    `_index` included. Use `is_skipped` for an entry of a listing.
+    """
     return (
-        name == ".lock"
-        or name.endswith(".lock")
-        or (name.startswith(".") and name.endswith(".tmp"))
+        name.endswith(".lock")
         or name.endswith(".tmp")
         or name.startswith("_catalog.db")
         or name.startswith(".datastore-")
-        or name in ("_index", "_control", ".locks", ".namespace.json", ".catalog-export.json")
+        or name in (".namespace.json", ".catalog-export.json")
     )
+
+
+def is_skipped(path: str, *, is_dir: bool) -> bool:
+    """Whether a walker skips `path` (relative to the tier base): anything under the tier's own
+    directories (TIER_DIRS), and a file `is_ignored` names. A directory elsewhere is never skipped."""
+    segments = path.strip("/").split("/")
+    return segments[0] in TIER_DIRS or (not is_dir and is_ignored(segments[-1]))
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from swampd.storage.base import (
     TransientError,
     retry,
 )
-from swampd.storage.layout import is_ignored, sha256_hex
+from swampd.storage.layout import is_skipped, sha256_hex
 from swampd.storage.postgres_lock import PostgresLock
 from swampd.storage.postgres_schema import (
     CHANNEL,
@@ -271,7 +271,7 @@ class PostgresStore:
         for (path,) in query(self._sql_list, (escape_like(full) + "%",)):
             rel = path[len(full):]
             segments = rel.split("/")
-            if any(is_ignored(s) for s in segments):
+            if is_skipped(f"{base}/{rel}", is_dir=False):
                 continue
             if recursive:
                 out.add(f"{base}/{rel}" if base else rel)

@@ -220,12 +220,12 @@ class S3Store:
                 resp = self._call("list", lambda: self.client.list_objects_v2(**kwargs))
                 for item in resp.get("Contents", []):
                     rel = item["Key"][len(full):]
-                    if not rel or any(_ignored_segment(s) for s in rel.split("/")):
+                    if not rel or _skipped(f"{base}/{rel}", is_dir=False):
                         continue
                     out.append(f"{base}/{rel}" if recursive and base else rel)
                 for cp in resp.get("CommonPrefixes", []):
                     rel = cp["Prefix"][len(full):]
-                    if rel and not _ignored_segment(rel.rstrip("/")):
+                    if rel and not _skipped(f"{base}/{rel}", is_dir=True):
                         out.append(rel)
                 if not resp.get("IsTruncated"):
                     break
@@ -322,7 +322,7 @@ class S3Store:
             client.close()
 
 
-def _ignored_segment(name: str) -> bool:
-    from swampd.storage.layout import is_ignored
+def _skipped(path: str, *, is_dir: bool) -> bool:
+    from swampd.storage.layout import is_skipped
 
-    return is_ignored(name)
+    return is_skipped(path, is_dir=is_dir)

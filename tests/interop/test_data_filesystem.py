@@ -220,3 +220,11 @@ def test_when_swampd_writes_first_swamp_accepts_the_catalog_it_made(world: World
     assert doctor["overallStatus"] == "pass", doctor
     query = world.real.json("data", "query", 'name == "first"', cwd=repo)
     assert [(r["modelId"], r["version"]) for r in query["results"]] == [(model, 1)]
+
+
+def test_names_like_internal_files_are_listed_by_both(world: World) -> None:
+    """swamp's walker lists every directory of a model: a data name `x.tmp` or `_index` is data like any other."""
+    for name in ("x.tmp", "_index"):
+        world.put(name, f"named {name}")
+    assert {"x.tmp", "_index"} <= set(world.names())
+    assert world.names() == world.swamp_names()

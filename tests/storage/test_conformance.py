@@ -270,3 +270,34 @@ async def test_one_s3_client_per_datastore(repos_factory: RepoFactory, service: 
     client = a.store.client
     await service.get(str(second), "t", MODEL, "x")
     assert a.store.client is client  # built once, reused
+
+
+# Names of swampd's own files (temp files, locks, the catalog, index dirs) are data names like any
+# other to swamp: its walker lists every directory of a model (`findAllForModel`), so swampd does too.
+NAMES_LIKE_INTERNAL_FILES = ("x.tmp", ".x.tmp", "y.lock", "_index", "_control", ".locks", "_catalog.db",
+                             ".datastore-a", ".namespace.json")
+
+
+async def test_names_like_internal_files_are_listed_as_swamp_lists_them(backend: str, repos_factory: RepoFactory,
+                                                                        service: Any) -> None:
+    repo = str(repos_factory.make(backend))
+    for name in NAMES_LIKE_INTERNAL_FILES:
+        await service.put(repo, "t", MODEL, name, name.encode(), content_type="text/plain")
+    listing = await service.list(repo, "t", MODEL)
+    assert listing["data"] == [{"name": n, "latest": 1} for n in sorted(NAMES_LIKE_INTERNAL_FILES)]
+    assert (await service.versions(repo, "t", MODEL, "x.tmp"))["versions"] == [1]
+    assert (await service.get(repo, "t", MODEL, "_index"))["content"] == "_index"
+
+
+async def test_names_no_datastore_can_hold_are_refused_and_write_nothing(backend: str, repos_factory: RepoFactory,
+                                                                         service: Any) -> None:
+    repo = str(repos_factory.make(backend))
+    await service.put(repo, "t", MODEL, "kept", b"1")
+    refused = {".lock": "lock", ".": "'.'", "é" * 128: "255 bytes"}
+    for name, words in refused.items():
+        with pytest.raises(InvalidParams) as info:
+            await service.put(repo, "t", MODEL, name, b"1")
+        assert words in info.value.message
+    assert (await service.put(repo, "t", MODEL, "n" * 255, b"1"))["version"] == 1  # 255 bytes fit
+    listing = await service.list(repo, "t", MODEL)
+    assert listing["data"] == [{"name": "kept", "latest": 1}, {"name": "n" * 255, "latest": 1}]
