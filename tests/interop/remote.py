@@ -4,7 +4,9 @@ real swampd daemon whose pointers only move on the backend's change signal."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,12 @@ def swamp_json(swamp: RealSwamp, *args: str, cwd: Path) -> Any:
     raise AssertionError(f"swamp {' '.join(args)} printed no JSON: {out[:500]!r}")
 
 
+def set_run(repo: Path, run: str) -> None:
+    """What the shell model `hello` runs from now on."""
+    definition = repo / "models" / "command" / "shell" / "hello.yaml"
+    definition.write_text(re.sub(r"run: .*", f"run: {run}", definition.read_text(), count=1))
+
+
 def model_id(repo: Path) -> str:
     return str(yaml.safe_load((repo / "models" / "command" / "shell" / "hello.yaml").read_text())["id"])
 
@@ -90,3 +98,73 @@ def swamp_deletes_then_renames(swamp: RealSwamp, repo: Path, client: Any, at: di
     wait_until(lambda: client.call("data.get", {**at, "name": "note"})["name"] == "memo", timeout=30,
                what="swampd follows the rename")
     assert client.call("data.get", {**at, "name": "note"})["content"] == "two"
+
+
+def _run_version(run: dict[str, Any]) -> tuple[int, str]:
+    """The version of `result` a swamp method run wrote, and its stdout."""
+    assert run["status"] == "succeeded", run
+    artifact = next(a for a in run["dataArtifacts"] if a["name"] == "result")
+    found = re.search(r"/result/(\d+)$", artifact["path"])
+    assert found is not None, artifact
+    return int(found.group(1)), str(artifact["attributes"]["stdout"])
+
+
+def swamp_and_swampd_write_one_name(swamp: RealSwamp, repo: Path, client: Any, at: dict[str, str], *,
+                                    swamp_runs: int = 2, max_puts: int = 8) -> None:
+    """swamp runs the model (writing `result`) `swamp_runs` times in a row while swampd writes
+    `result` too, as fast as the locks let it: every write of either side gets its own version
+    (none reused, none lost), swampd serves each one as its writer wrote it, and swamp, after a
+    pull, lists the same versions with the same checksums."""
+    set_run(repo, "cat /proc/sys/kernel/random/uuid")  # every run's output differs
+    before = client.call("data.versions", {**at, "name": "result"})["versions"]
+    ours: dict[int, str] = {}
+    with ThreadPoolExecutor(1) as pool:
+        swamp_side = pool.submit(lambda: [swamp_json(swamp, "model", "method", "run", "hello", "execute", cwd=repo)
+                                          for _ in range(swamp_runs)])
+        while not swamp_side.done() and len(ours) < max_puts:
+            text = f"swampd-{len(ours)}"
+            put = client.call("data.put", {**at, "name": "result", "content": text, "content_type": "text/plain"})
+            assert put["version"] not in ours
+            ours[put["version"]] = text
+            try:  # let the swamp side take the lock between our writes
+                swamp_side.result(timeout=0.3)
+            except TimeoutError:
+                pass
+        theirs = dict(_run_version(run) for run in swamp_side.result())
+    assert len(theirs) == swamp_runs and ours, (theirs, ours)
+    assert not theirs.keys() & ours.keys(), f"a version written by both: {theirs.keys() & ours.keys()}"
+    listed = client.call("data.versions", {**at, "name": "result"})["versions"]
+    new = [v for v in listed if v not in before]
+    assert new == sorted(theirs.keys() | ours.keys()) == list(range(max(before) + 1, max(before) + 1 + len(new)))
+    checksums = {}
+    for version in listed:
+        got = client.call("data.get", {**at, "name": "result", "version": version})
+        checksums[version] = got["metadata"]["checksum"]
+        if version in ours:
+            assert got["content"] == ours[version]
+        elif version in theirs:
+            assert json.loads(got["content"])["stdout"] == theirs[version]
+    swamp_json(swamp, "datastore", "sync", "--pull", cwd=repo)
+    agreed = swamp_json(swamp, "data", "versions", "hello", "result", cwd=repo)["versions"]
+    assert {v["version"]: v.get("checksum") for v in agreed} == checksums
+
+
+def swamp_overwrites_a_version_swampd_served(swamp: RealSwamp, repo: Path, client: Any, at: dict[str, str]) -> None:
+    """swamp deletes the newest version (which swampd has just served, so it is hot) and its
+    next run claims the freed number again with other content: swampd serves the new content
+    (through the change signal alone, see signal_only_daemon), never the old one for longer."""
+    top = client.call("data.versions", {**at, "name": "result"})["versions"][-1]
+    old = client.call("data.get", {**at, "name": "result", "version": top})
+    assert client.call("data.get", {**at, "name": "result", "version": top})["cached"]
+    swamp_json(swamp, "data", "delete", "hello", "result", "--version", str(top), "--yes", cwd=repo)
+    version, stdout = _run_version(swamp_json(swamp, "model", "method", "run", "hello", "execute", cwd=repo))
+    assert version == top, "swamp claims a freed version number again"
+
+    def served() -> str:
+        got = client.call("data.get", {**at, "name": "result", "version": top})
+        return str(got["metadata"]["checksum"])
+
+    wait_until(lambda: rpc_kind(served) is None and served() != old["metadata"]["checksum"], timeout=30,
+               what="swampd serves the version swamp wrote again")
+    got = client.call("data.get", {**at, "name": "result", "version": top})
+    assert json.loads(got["content"])["stdout"] == stdout

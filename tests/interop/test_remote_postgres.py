@@ -18,7 +18,16 @@ import pytest
 
 from tests.conftest import DaemonProcess, RealSwamp
 
-from .remote import SHELL, model_id, signal_only_daemon, swamp_deletes_then_renames, swamp_json, swamp_repo_on
+from .remote import (
+    SHELL,
+    model_id,
+    signal_only_daemon,
+    swamp_and_swampd_write_one_name,
+    swamp_deletes_then_renames,
+    swamp_json,
+    swamp_overwrites_a_version_swampd_served,
+    swamp_repo_on,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -76,3 +85,7 @@ def test_swamp_and_swampd_share_a_postgres_datastore(real_swamp: RealSwamp, pg_u
     client.call("data.put", {**at, "name": "later", "content": "after-swamp", "content_type": "text/plain"})
     assert swamp_json(real_swamp, "model", "method", "run", "hello", "execute", cwd=repo)["status"] == "succeeded"
     assert swamp_json(real_swamp, "data", "get", "hello", "later", cwd=repo)["content"] == "after-swamp"
+
+    # swamp and swampd write the same name at the same time; then swamp reuses a number it freed
+    swamp_and_swampd_write_one_name(real_swamp, repo, client, at)
+    swamp_overwrites_a_version_swampd_served(real_swamp, repo, client, at)

@@ -17,7 +17,16 @@ import pytest
 
 from tests.conftest import DaemonProcess, RealSwamp
 
-from .remote import SHELL, model_id, signal_only_daemon, swamp_deletes_then_renames, swamp_json, swamp_repo_on
+from .remote import (
+    SHELL,
+    model_id,
+    signal_only_daemon,
+    swamp_and_swampd_write_one_name,
+    swamp_deletes_then_renames,
+    swamp_json,
+    swamp_overwrites_a_version_swampd_served,
+    swamp_repo_on,
+)
 
 pytestmark = [pytest.mark.s3, pytest.mark.slow]
 
@@ -82,3 +91,7 @@ def test_swamp_and_swampd_share_an_s3_datastore(real_swamp: RealSwamp, moto_up: 
     assert (meta["version"], meta["commitSeq"]) == (2, seq + 1)
     assert swamp_json(real_swamp, "datastore", "sync", "--pull", cwd=repo)["filesPulled"] >= 3
     assert swamp_json(real_swamp, "data", "get", "hello", "fresh", cwd=repo)["content"] == "v2-index"
+
+    # swamp and swampd write the same name at the same time; then swamp reuses a number it freed
+    swamp_and_swampd_write_one_name(real_swamp, repo, client, at)
+    swamp_overwrites_a_version_swampd_served(real_swamp, repo, client, at)
