@@ -34,12 +34,11 @@ import anyio
 import orjson
 
 from swampd.errors import CallFailed, InvalidParams, ShuttingDown, SwampdError
+from swampd.peer import Peer
 from swampd.taskhost import TaskHost
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
-
-    from swampd.api._context import Peer
 
 T = TypeVar("T")
 Publish = Callable[[str, dict[str, Any]], None]

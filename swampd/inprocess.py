@@ -8,9 +8,10 @@ from typing import Any
 
 import anyio
 
-from swampd.api._context import CallContext, Connection, Peer
+from swampd.api._context import CallContext
 from swampd.api._registry import load_registry
 from swampd.config import Config, load_config
+from swampd.peer import Connection, Peer
 from swampd.server.rpc import RpcDispatcher
 from swampd.services import Services
 

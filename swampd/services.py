@@ -16,7 +16,6 @@ from swampd.config import Config
 from swampd.server.events import EventBus, EventSettings
 
 if TYPE_CHECKING:
-    from swampd.api._context import Connection
     from swampd.context.service import ContextService
     from swampd.extensions.service import ExtensionService
     from swampd.fanout import Coalescer
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
     from swampd.front.service import FrontService
     from swampd.history import History
     from swampd.jobs.manager import JobManager
+    from swampd.peer import Connection
     from swampd.storage.control import CacheControl
     from swampd.storage.data import DataService
     from swampd.storage.repos import RepoRegistry

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from swampd.rates import RECENT_WINDOW
 
 if TYPE_CHECKING:
-    from swampd.api._context import Connection
+    from swampd.peer import Connection
     from swampd.services import Services
 
 ACTIVE_JOB_STATES = ["running", "queued"]

@@ -30,7 +30,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, nullcontext
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 from anyio.abc import Process
@@ -42,9 +42,7 @@ from swampd.jobs.remote import RemoteRun, RemoteRunner
 from swampd.jobs.settings import JobSettings
 from swampd.jobs.states import SWAMP_RUNS, TERMINAL, Job, JobKind, JobState
 from swampd.jobs.store import JobStore
-
-if TYPE_CHECKING:
-    from swampd.api._context import Peer
+from swampd.peer import Peer
 
 log = logging.getLogger(__name__)
 

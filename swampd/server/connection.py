@@ -25,8 +25,9 @@ from typing import Any
 import orjson
 
 from swampd import protocol
-from swampd.api._context import CallContext, Connection, Peer
+from swampd.api._context import CallContext
 from swampd.api._registry import Registry
+from swampd.peer import Connection, Peer
 from swampd.rates import RECENT_WINDOW, RollingCounter
 from swampd.server.admission import Admission
 from swampd.server.framebudget import FrameBudget

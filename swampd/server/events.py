@@ -25,9 +25,9 @@ from typing import Any
 
 import orjson
 
-from swampd.api._context import Connection
 from swampd.config import settings_from_table
 from swampd.errors import InvalidInput, TooLarge
+from swampd.peer import Connection
 from swampd.protocol import EVENT_METHOD
 
 WILDCARD = "*"

@@ -8,9 +8,9 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from swampd.api import Peer
 from swampd.errors import CallFailed, InvalidInput, NotFound, ShuttingDown
 from swampd.fanout import Coalescer, canonical_key
+from swampd.peer import Peer
 
 pytestmark = pytest.mark.anyio
 

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from swampd.api import Peer
 from swampd.errors import CallFailed, InvalidParams
 from swampd.fanout import Coalescer, canonical_key, while_peer_lives
+from swampd.peer import Peer
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=5),
