@@ -24,6 +24,30 @@ def duration(seconds: float | None) -> str:
     return f"{int(seconds // 86400)}d{int(seconds % 86400 // 3600):02d}h"
 
 
+def age(seconds: float | None) -> str:
+    """An age as kubectl and k9s print one ("45s", "4m5s", "37m", "5h12m", "3d"): coarser as it
+    grows, so a list of old things does not change every second."""
+    if seconds is None:
+        return "-"
+    s = int(max(0.0, float(seconds)))
+    m, h, d = s // 60, s // 3600, s // 86400
+    if s < 120:
+        return f"{s}s"
+    if m < 10:
+        return f"{m}m{s % 60}s" if s % 60 else f"{m}m"
+    if m < 180:
+        return f"{m}m"
+    if h < 8:
+        return f"{h}h{m % 60}m" if m % 60 else f"{h}h"
+    if h < 48:
+        return f"{h}h"
+    if d < 8:
+        return f"{d}d{h % 24}h" if h % 24 else f"{d}d"
+    if d < 730:
+        return f"{d}d"
+    return f"{d // 365}y{d % 365}d" if d < 2920 and d % 365 else f"{d // 365}y"
+
+
 def size(n: Any) -> str:
     if not isinstance(n, int | float) or isinstance(n, bool):
         return "-"

@@ -13,6 +13,7 @@ from textual.app import App, ComposeResult
 
 from tests.conftest import REPO_ROOT
 from themes import ThemeFileError, load_themes, resolve_name, theme_fields
+from tui import format as fmt
 from tui import settings
 from tui.widgets.table import LiveTable
 
@@ -194,6 +195,33 @@ async def test_the_cursor_stays_on_its_row_as_rows_come_and_go() -> None:
 
 
 @pytest.mark.anyio
+async def test_many_rows_leave_in_one_pass_and_the_rest_keep_order_and_cursor() -> None:
+    """A refresh that drops the oldest jobs removes them together (DataTable.remove_row renumbers
+    every row on each call); what stays keeps its order, its cells and the cursor."""
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LiveTable([("id", "id"), ("n", "n")], id="t", order=lambda key, row: -int(key))
+
+    async with Host().run_test() as pilot:
+        table = pilot.app.query_one(LiveTable)
+        rows = {str(i): (str(i), i) for i in range(1, 1001)}
+        table.sync(rows)
+        table.move_cursor(row=table.get_row_index("500"))
+        for gone in [*range(1, 11), *range(600, 610)]:
+            del rows[str(gone)]
+        rows.update({str(i): (str(i), i) for i in range(1001, 1011)})
+        table.sync(rows)
+        expected = sorted(rows, key=lambda k: -int(k))
+        assert table.row_count == len(expected) == 990
+        assert table.visible_keys() == expected
+        assert [table.get_row_index(k) for k in expected] == list(range(990))
+        assert [str(c) for c in table.get_row_at(table.get_row_index("611"))] == ["611", "611"]
+        assert table.cursor_key() == "500"
+        await pilot.pause()
+
+
+@pytest.mark.anyio
 async def test_sort_by_any_column_typed_and_sticky() -> None:
     from tui.widgets.table import Cell
 
@@ -246,3 +274,11 @@ async def test_columns_take_the_width_there_is() -> None:
         assert [k.value for k in table.columns] == ["id", "cmd"]
         narrow = table.columns[next(k for k in table.columns if k.value == "cmd")].width
         assert 10 <= narrow < 30
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [
+    (None, "-"), (-3, "0s"), (7.9, "7s"), (119, "119s"), (125, "2m5s"), (600, "10m"), (3600, "60m"),
+    (3 * 3600 + 120, "3h2m"), (8 * 3600, "8h"), (2 * 86400 + 3600, "2d1h"), (9 * 86400, "9d"),
+    (3 * 365 * 86400 + 86400, "3y1d"), (9 * 365 * 86400, "9y")])
+def test_ages_print_as_kubectl_prints_them(seconds: float | None, shown: str) -> None:
+    assert fmt.age(seconds) == shown

@@ -169,7 +169,7 @@ class CachePane(Pane):
         return (Cell(display_key(path, rec.text(item.get("model_name"))), sort=path),
                 self.repos_by_store.get(store, store),
                 Cell(fmt.size(item.get("size")), sort=rec.number(item.get("size"))),
-                Cell(fmt.duration(age), sort=age), Cell(f"{hits}/{reads}" if reads else "-", sort=hits),
+                Cell(fmt.age(age), sort=age), Cell(f"{hits}/{reads}" if reads else "-", sort=hits),
                 rec.text(item.get("backend"), "-"), Cell("stale", tone="warn") if item.get("stale") else "")
 
     def on_events(self, events: list[dict[str, Any]]) -> None:

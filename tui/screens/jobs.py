@@ -118,7 +118,7 @@ class JobsPane(Pane):
         exit_code = job.get("exit_code")
         return (rec.text(job.get("id")), Cell(state, tone=fmt.JOB_TONES.get(state, "muted")),
                 rec.text(job.get("kind"), "?"), target_of(job), _pid(job.get("pid")),
-                _seconds(queued), _seconds(age), _seconds(ran),
+                _seconds(queued), _age(age), _seconds(ran),
                 "-" if exit_code is None else Cell(str(exit_code), sort=exit_code,
                                                     tone="" if exit_code == 0 else "bad"),
                 rec.integer(job.get("waiters")))
@@ -129,7 +129,7 @@ class JobsPane(Pane):
         for job_id, job in self.jobs.items():
             if job.get("state") in ACTIVE:
                 queued, age, ran = self._times(job)
-                table.update_fields(job_id, queued=_seconds(queued), age=_seconds(age), duration=_seconds(ran))
+                table.update_fields(job_id, queued=_seconds(queued), age=_age(age), duration=_seconds(ran))
         if self.detail_id in self.jobs:
             self._show_record(self.jobs[self.detail_id])
 
@@ -269,6 +269,10 @@ class JobsPane(Pane):
 
 def _seconds(value: float | None) -> Cell:
     return Cell("-") if value is None else Cell(fmt.duration(value), sort=value)
+
+
+def _age(value: float | None) -> Cell:
+    return Cell("-") if value is None else Cell(fmt.age(value), sort=value)
 
 
 def _pid(value: Any) -> Cell:

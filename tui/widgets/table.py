@@ -23,7 +23,7 @@ from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
 from textual.color import Color, ColorParseError
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, CellKey, ColumnKey, RowDoesNotExist, RowKey
 
 TONES = {"ok": "success", "bad": "error", "warn": "warning", "active": "accent", "info": "secondary"}
 """Cell tone -> the theme variable that colours it (every shipped theme defines them all)."""
@@ -356,8 +356,9 @@ class LiveTable(DataTable[Any]):
         cursor = self.cursor_key()
         moved = False
         with self.app.batch_update():
-            for key in [k for k in self._shown if k not in wanted]:
-                self._remove(key)
+            gone = [k for k in self._shown if k not in wanted]
+            if gone:
+                self._remove_many(gone)
                 moved = True
             added = False
             for key, row in wanted.items():
@@ -405,8 +406,9 @@ class LiveTable(DataTable[Any]):
     def _update(self, key: str, old: tuple[Cell, ...], row: tuple[Cell, ...]) -> None:
         for col in self._visible:
             i = self._index[col.key]
-            if old[i] != row[i]:
-                self._set_cell(key, col.key, row[i])
+            was, now = old[i], row[i]
+            if was.text != now.text or was.tone != now.tone:  # a new sort value alone repaints nothing
+                self._set_cell(key, col.key, now)
         self._shown[key] = row
 
     def _set_cell(self, key: str, column: str, cell: Cell) -> None:
@@ -421,6 +423,34 @@ class LiveTable(DataTable[Any]):
             self.remove_row(key)
         except RowDoesNotExist:
             pass
+
+    def _remove_many(self, keys: list[str]) -> None:
+        """Remove rows in one pass: DataTable.remove_row renumbers every row per call, so a
+        refresh that drops the oldest ten of 1,000 jobs cost ten full renumberings."""
+        if len(keys) == 1:
+            self._remove(keys[0])
+            return
+        gone = set()
+        for key in keys:
+            self._shown.pop(key, None)
+            row_key = RowKey(key)
+            if row_key not in self._data:
+                continue
+            gone.add(row_key)
+            for column_key in self._data[row_key]:
+                self._updated_cells.discard(CellKey(row_key, column_key))
+            del self.rows[row_key]
+            del self._data[row_key]
+        if not gone:
+            return
+        locations = self._row_locations
+        kept = sorted((rk for rk in locations if rk not in gone), key=lambda rk: locations.get(rk) or 0)
+        self._row_locations = TwoWayDict({rk: i for i, rk in enumerate(kept)})
+        self._require_update_dimensions = True
+        self.cursor_coordinate = self.cursor_coordinate
+        self.hover_coordinate = self.hover_coordinate
+        self._update_count += 1
+        self.refresh(layout=True)
 
     def _keeping_cursor(self, change: Callable[[], None]) -> None:
         cursor = self.cursor_key()
