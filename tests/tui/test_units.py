@@ -222,6 +222,38 @@ async def test_many_rows_leave_in_one_pass_and_the_rest_keep_order_and_cursor() 
 
 
 @pytest.mark.anyio
+async def test_a_changed_cell_is_repainted_and_an_unchanged_one_is_not() -> None:
+    """Cells are painted once per content of their row: a change elsewhere in the table repaints
+    nothing else, a changed row (or a key that leaves and comes back) shows its new content."""
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LiveTable([("id", "id"), ("n", "n")], id="t")
+
+    def line(table: LiveTable, key: str) -> str:
+        return table.render_line(table.get_row_index(key) + 1).text  # line 0 is the header
+
+    async with Host().run_test() as pilot:
+        table = pilot.app.query_one(LiveTable)
+        table.sync({"a": ("a", "first"), "b": ("b", "other")})
+        await pilot.pause()
+        assert "first" in line(table, "a") and "other" in line(table, "b")
+        table.update_fields("a", n="second")
+        await pilot.pause()
+        assert "second" in line(table, "a") and "first" not in line(table, "a")
+        table.discard("a")
+        await pilot.pause()
+        table.upsert("a", ("a", "third"))
+        await pilot.pause()
+        assert "third" in line(table, "a") and "other" in line(table, "b")
+        painted = len(table._painted)
+        table.update_fields("b", n="again")  # as wide as before: no column grows
+        await pilot.pause()
+        assert "again" in line(table, "b") and "third" in line(table, "a")
+        assert len(table._painted) - painted <= 2  # only b's two cells were painted again
+
+
+@pytest.mark.anyio
 async def test_sort_by_any_column_typed_and_sticky() -> None:
     from tui.widgets.table import Cell
 

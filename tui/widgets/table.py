@@ -14,17 +14,22 @@ What it adds to Textual's DataTable:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
+from rich.style import Style
 from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.color import Color, ColorParseError
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, CellKey, ColumnKey, RowDoesNotExist, RowKey
 
+PAINTED_CELLS = 4096
+"""Cells kept painted: a full 220x60 screen of a ten-column table is ~600."""
 TONES = {"ok": "success", "bad": "error", "warn": "warning", "active": "accent", "info": "secondary"}
 """Cell tone -> the theme variable that colours it (every shipped theme defines them all)."""
 
@@ -133,6 +138,9 @@ class LiveTable(DataTable[Any]):
         self._natural: list[int] = [len(c.label) for c in self.column_spec]
         self._styles: dict[str, str] = {}
         self.dimmed = False
+        self._row_versions: dict[RowKey, int] = {}
+        self._versions = itertools.count(1)
+        self._painted: LRUCache[tuple[Any, ...], Any] = LRUCache(PAINTED_CELLS)
 
     def on_mount(self) -> None:
         self._layout(force=True)
@@ -333,6 +341,45 @@ class LiveTable(DataTable[Any]):
         self._require_update_dimensions = True
         self.refresh()
 
+    # -- painting ----------------------------------------------------------------------------
+
+    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
+                     cursor: bool = False, hover: bool = False) -> Any:
+        """DataTable keys its cell cache on a counter that every change anywhere bumps, so one
+        event repaints every visible cell; here a cell is repainted when its own row changed."""
+        if row_index < 0 or column_index < 0:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        key = (row_key, self._row_versions.get(row_key, 0) if row_key is not None else 0,
+               self._column_locations.get_key(column_index), row_index, column_index, width, base_style,
+               cursor, hover, self._show_hover_cursor, self.show_cursor, self._pseudo_class_state, self.app.theme)
+        painted = self._painted.get(key)
+        if painted is None:
+            painted = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            self._painted[key] = painted
+        return painted
+
+    def update_cell(self, row_key: RowKey | str, column_key: ColumnKey | str, value: Any, *,
+                    update_width: bool = False) -> None:
+        super().update_cell(row_key, column_key, value, update_width=update_width)
+        self._touch(RowKey(row_key) if isinstance(row_key, str) else row_key)
+
+    def add_row(self, *cells: Any, height: int | None = 1, key: str | None = None,
+                label: Any = None) -> RowKey:
+        row_key = super().add_row(*cells, height=height, key=key, label=label)
+        self._touch(row_key)
+        return row_key
+
+    def clear(self, columns: bool = False) -> Self:
+        self._painted.clear()
+        self._row_versions.clear()
+        return super().clear(columns)
+
+    def _touch(self, row_key: RowKey) -> None:
+        """A new paint version for the row (unique for the table's life, so a key that comes back
+        never meets a cached cell of its earlier content)."""
+        self._row_versions[row_key] = next(self._versions)
+
     # -- internals ---------------------------------------------------------------------------
 
     def _cells(self, row: Row) -> tuple[Cell, ...]:
@@ -419,6 +466,7 @@ class LiveTable(DataTable[Any]):
 
     def _remove(self, key: str) -> None:
         self._shown.pop(key, None)
+        self._row_versions.pop(RowKey(key), None)
         try:
             self.remove_row(key)
         except RowDoesNotExist:
@@ -437,6 +485,7 @@ class LiveTable(DataTable[Any]):
             if row_key not in self._data:
                 continue
             gone.add(row_key)
+            self._row_versions.pop(row_key, None)
             for column_key in self._data[row_key]:
                 self._updated_cells.discard(CellKey(row_key, column_key))
             del self.rows[row_key]
