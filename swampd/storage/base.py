@@ -30,6 +30,11 @@ class StoreDown(Exception):
     """The backend cannot be reached; the message names the store, never the driver's text."""
 
 
+class OutcomeUnknown(StoreDown):
+    """The connection was lost while a write was committing: it may or may not have been applied.
+    Never retried (a retry could write it twice); the caller is told so."""
+
+
 class StoreFull(StoreDown):
     """The backend is reachable but has no room (ENOSPC, EDQUOT): writes fail, reads still work."""
 

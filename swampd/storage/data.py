@@ -24,7 +24,7 @@ import orjson
 
 from swampd.errors import BackendUnavailable, Conflict, InvalidParams, NotFound, ShuttingDown, TooLarge
 from swampd.storage import catalog
-from swampd.storage.base import NOT_MODIFIED, Blob, ObjectStore, StoreDown, StoreFull
+from swampd.storage.base import NOT_MODIFIED, Blob, ObjectStore, OutcomeUnknown, StoreDown, StoreFull
 from swampd.storage.hottier import CacheSettings, HotTier
 from swampd.storage.layout import (
     MAX_CLAIM_ATTEMPTS,
@@ -218,6 +218,13 @@ class DataService:
             self._set_health(handle.store, "full", str(exc))
             raise BackendUnavailable(f"{handle.store.kind} datastore of repo {handle.name} is full: {exc}",
                                      backend=handle.store.kind, repo=handle.name, cause=exc.cause) from None
+        except OutcomeUnknown:
+            self.stats.backend_call(handle.store.kind, time.perf_counter() - started, ok=False)
+            self._set_health(handle.store, "down", "connection lost while committing a write")
+            raise BackendUnavailable(f"{handle.store.kind} datastore of repo {handle.name}: the connection was lost "
+                                     "while the write was committing, so it may have been written; it was not "
+                                     "retried (read the data back before writing it again)",
+                                     backend=handle.store.kind, repo=handle.name, outcome="unknown") from None
         except StoreDown as exc:
             self.stats.backend_call(handle.store.kind, time.perf_counter() - started, ok=False)
             self._set_health(handle.store, "down", str(exc))
@@ -551,8 +558,15 @@ class DataService:
                         lifetime=lifetime, garbage_collection=garbage_collection)
         build(version=1)  # refuse bad tags/owner before touching the backend
         model_key = self.key(handle, ref.model_dir)
-        version, metadata = await self._model_locks.run(
-            model_key, lambda: self._backend(handle, self._write, handle, ref, content, build), method="data.put")
+        try:
+            version, metadata = await self._model_locks.run(
+                model_key, lambda: self._backend(handle, self._write, handle, ref, content, build),
+                method="data.put")
+        except BackendUnavailable:
+            # A write whose outcome is unknown may be there; its own change notice is skipped
+            # (a store ignores its own writes): ask the backend on the next read.
+            self._invalidate(handle.store_id, ref.latest)
+            raise
         kind = handle.store.kind
         latest_key, meta_key = self.key(handle, ref.latest), self.key(handle, ref.metadata(version))
         await self._remember([

@@ -24,6 +24,7 @@ from swampd.storage.base import (
     Blob,
     ChangeListener,
     DistributedLock,
+    OutcomeUnknown,
     Stat,
     StoreDown,
     TransientError,
@@ -57,6 +58,8 @@ class PostgresConfig:
     ssl_ca_path: str | None = None
     pool_max: int = 8
     connect_timeout: float = 3.0
+    statement_timeout: float = 30.0
+    """Seconds any statement may run (a server that stops answering mid-query must not hang a call)."""
 
     @classmethod
     def from_mapping(cls, raw: dict[str, Any]) -> PostgresConfig:
@@ -84,9 +87,21 @@ class PostgresConfig:
         return self.schema.lower()
 
     def conninfo(self) -> str:
-        from psycopg.conninfo import make_conninfo
+        """The connection string with the TLS mode and swampd's bounds: connect timeout, statement
+        timeout, TCP keepalives and user timeout (a peer that vanished in a failover is noticed
+        instead of waited on), and `application_name` swampd (how an operator tells its sessions)."""
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-        extra: dict[str, Any] = {"sslmode": self.ssl, "connect_timeout": max(1, int(self.connect_timeout))}
+        given = conninfo_to_dict(self.connection_string)
+        options = " ".join(filter(None, [str(given.get("options") or ""),
+                                         f"-c statement_timeout={int(self.statement_timeout * 1000)}"]))
+        extra: dict[str, Any] = {
+            "sslmode": self.ssl, "connect_timeout": max(1, int(self.connect_timeout)), "options": options,
+            "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
+            "tcp_user_timeout": int(self.statement_timeout * 1000),
+        }
+        if "application_name" not in given:
+            extra["application_name"] = "swampd"
         if self.ssl_ca_path:
             extra["sslrootcert"] = self.ssl_ca_path
         return make_conninfo(self.connection_string, **extra)
@@ -168,6 +183,8 @@ class PostgresStore:
                 self._ensure_schema()
                 with self.pool.connection() as conn:
                     return fn(conn)
+            except psycopg.errors.QueryCanceled:  # the statement timeout: the connection is fine
+                raise TransientError(f"{what}: database did not answer within the statement timeout") from None
             except (PoolTimeout, psycopg.OperationalError):
                 self._reset_pool()  # a pool backing off after an outage would not notice the server is back
                 if not self._probe():
@@ -430,8 +447,24 @@ class PostgresWriter:
                                     f"WHERE path = ANY(%s)", (self.paths,))
             self._execute("commit", STAMP.format(s=self.schema))
         if self._conn is not None:
-            self._execute("commit", "COMMIT")
+            self._commit()
         self._release()
+
+    def _commit(self) -> None:
+        """COMMIT. An error the server sent means it rolled back; a connection lost on the way
+        (a failover, a killed backend) leaves the outcome unknown: said so, never retried."""
+        import psycopg
+
+        try:
+            self._conn.execute("COMMIT")
+        except psycopg.Error as exc:
+            lost = self._conn.broken or isinstance(exc, psycopg.OperationalError)
+            self.abort()
+            if not lost:
+                raise StoreDown(f"commit: database error {exc.sqlstate or 'unknown'}") from None
+            self.store._reset_pool()
+            self.store._probe()
+            raise OutcomeUnknown("commit: database connection lost while committing") from None
 
     def abort(self) -> None:
         if self._done:
