@@ -45,6 +45,9 @@ from swampd.storage.postgres_schema import (
 
 log = logging.getLogger(__name__)
 SSL_MODES = ("disable", "require", "verify-ca")
+LIBPQ_SSLMODE = {"disable": "disable", "require": "require", "verify-ca": "verify-full"}
+"""The extension's modes in libpq's words. Its `verify-ca` is postgres.js `{rejectUnauthorized: true,
+ca}`: the CA *and* the server's name are checked (Node's TLS default), which is libpq's `verify-full`."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,8 @@ class PostgresConfig:
         options = " ".join(filter(None, [str(given.get("options") or ""),
                                          f"-c statement_timeout={int(self.statement_timeout * 1000)}"]))
         extra: dict[str, Any] = {
-            "sslmode": self.ssl, "connect_timeout": max(1, int(self.connect_timeout)), "options": options,
+            "sslmode": LIBPQ_SSLMODE[self.ssl], "connect_timeout": max(1, int(self.connect_timeout)),
+            "options": options,
             "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
             "tcp_user_timeout": int(self.statement_timeout * 1000),
         }
@@ -105,6 +109,20 @@ class PostgresConfig:
         if self.ssl_ca_path:
             extra["sslrootcert"] = self.ssl_ca_path
         return make_conninfo(self.connection_string, **extra)
+
+
+def refusal(exc: Exception) -> str:
+    """Why a connection attempt failed, in swampd's words (the driver's text may quote the DSN)."""
+    text = str(exc)
+    if "certificate" in text or "SSL error" in text:
+        return ("the server's TLS certificate was not accepted (check ssl and sslCaPath: verify-ca checks "
+                "the CA and the host name)")
+    if "does not support SSL" in text:
+        return "the server does not offer TLS, which ssl requires"
+    if "pg_hba.conf" in text or "authentication failed" in text:
+        return ("the server refused the connection (pg_hba.conf or credentials; a server that requires TLS "
+                "refuses ssl: disable)")
+    return "database is unreachable"
 
 
 def describe_dsn(dsn: str) -> str:
@@ -135,6 +153,7 @@ class PostgresStore:
         self._ready = False
         self._trigger = False
         self._down = False
+        self._down_reason = "database is unreachable"
         self._listener: ChangeListener | None = None
         self._listen_thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -178,7 +197,7 @@ class PostgresStore:
 
         def attempt() -> Any:
             if self._down and not self._probe():
-                raise StoreDown(f"{what}: database is unreachable")
+                raise StoreDown(f"{what}: {self._down_reason}")
             try:
                 self._ensure_schema()
                 with self.pool.connection() as conn:
@@ -188,7 +207,7 @@ class PostgresStore:
             except (PoolTimeout, psycopg.OperationalError):
                 self._reset_pool()  # a pool backing off after an outage would not notice the server is back
                 if not self._probe():
-                    raise StoreDown(f"{what}: database is unreachable") from None
+                    raise StoreDown(f"{what}: {self._down_reason}") from None
                 raise TransientError(f"{what}: database connection lost") from None
             except psycopg.Error as exc:
                 raise StoreDown(f"{what}: database error {exc.sqlstate or 'unknown'}") from None
@@ -202,8 +221,9 @@ class PostgresStore:
         try:
             with psycopg.connect(self._conninfo):
                 pass
-        except psycopg.Error:
+        except psycopg.Error as exc:
             self._down = True
+            self._down_reason = refusal(exc)
             return False
         self._down = False
         return True

@@ -37,7 +37,8 @@ def _wait(predicate, timeout: float, what: str) -> None:
 class PostgresCluster:
     """A throwaway cluster: Unix socket in a temp dir; optionally TCP on 127.0.0.1."""
 
-    def __init__(self, *, tcp: bool = False) -> None:
+    def __init__(self, *, tcp: bool = False, tls: tuple[Path, Path] | None = None) -> None:
+        """`tls`: (certificate, key) the server presents; it then refuses TCP connections without TLS."""
         if not (PG_BIN / "initdb").exists():
             raise RuntimeError(f"PostgreSQL binaries not found in {PG_BIN}")
         self.root = Path(tempfile.mkdtemp(prefix="swpg-", dir="/tmp"))
@@ -56,6 +57,22 @@ class PostgresCluster:
             self.user = pwd.getpwuid(os.geteuid()).pw_name
         self._run([str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
                    "--no-sync", "-E", "UTF8"])
+        self._tls_opts = ""
+        if tls is not None:
+            self._tls_opts = self._install_tls(*tls)
+
+    def _install_tls(self, cert: Path, key: Path) -> str:
+        ssl_dir = self.root / "ssl"
+        ssl_dir.mkdir()
+        for source in (cert, key):
+            shutil.copy(source, ssl_dir / source.name)
+            os.chmod(ssl_dir / source.name, 0o600)  # the server refuses a key others can read
+            if self._as_postgres:
+                entry = pwd.getpwnam("postgres")
+                os.chown(ssl_dir / source.name, entry.pw_uid, entry.pw_gid)
+        hba = self.data / "pg_hba.conf"
+        hba.write_text("hostnossl all all 127.0.0.1/32 reject\nhostssl all all 127.0.0.1/32 trust\n" + hba.read_text())
+        return f" -c ssl=on -c ssl_cert_file={ssl_dir / cert.name} -c ssl_key_file={ssl_dir / key.name}"
 
     def _run(self, argv: list[str]) -> None:
         if self._as_postgres:
@@ -77,7 +94,7 @@ class PostgresCluster:
 
     def start(self) -> None:
         listen = "127.0.0.1" if self.tcp else "''"
-        opts = f"-k {self.sock} -p {self.port} -c listen_addresses={listen} -c max_connections=200"
+        opts = f"-k {self.sock} -p {self.port} -c listen_addresses={listen} -c max_connections=200{self._tls_opts}"
         self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"),
                    "-o", opts, "-w", "-t", "30", "start"])
 
