@@ -62,8 +62,14 @@ def test_data_rpc_round_trip(daemon: Any, repos_factory: RepoFactory) -> None:
         assert c.call("repos.list") == []
 
 
+ACKED_BEFORE_THE_KILL = {"s3": 80}
+"""An S3 write publishes swamp's index under its global push lock (~0.3 s each here): fewer suffice."""
+
+
+@pytest.mark.timeout(300)
 def test_kill9_during_writes_loses_nothing_acknowledged(backend: str, daemon: Any,
                                                         repos_factory: RepoFactory) -> None:
+    enough_acked = ACKED_BEFORE_THE_KILL.get(backend, 300)
     repo = repos_factory.make(backend)
     daemon.call("repos.register", {"path": str(repo), "name": "crash"})
     acked: list[tuple[str, int, str]] = []
@@ -79,7 +85,7 @@ def test_kill9_during_writes_loses_nothing_acknowledged(backend: str, daemon: An
                                               "content": text})
                     with lock:
                         acked.append((name, put["version"], text))
-                        if len(acked) >= 300:
+                        if len(acked) >= enough_acked:
                             enough.set()
         except (OSError, ConnectionClosed):
             return  # the daemon died under us: expected
@@ -87,11 +93,11 @@ def test_kill9_during_writes_loses_nothing_acknowledged(backend: str, daemon: An
     threads = [threading.Thread(target=writer, args=(f"n{k}", 250)) for k in range(4)]
     for t in threads:
         t.start()
-    enough.wait(timeout=300)
+    enough.wait(timeout=200)
     daemon.kill9()
     for t in threads:
         t.join(timeout=60)
-    assert 300 <= len(acked) < 1000
+    assert enough_acked <= len(acked) < 1000
     daemon.start()
     with daemon.client() as c:
         for name in ("n0", "n1", "n2", "n3"):
