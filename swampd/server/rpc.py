@@ -6,7 +6,8 @@ split here so that each member gets its own reply, as the specification requires
 jsonrpcserver is configured for speed: requests arrive already parsed (orjson), validated
 by a small hand-written check instead of its jsonschema validator, checked against each
 handler's parameters precomputed once (instead of `inspect.Signature.bind` per call), and
-called through jsonrpcserver's `call` (no per-request `asyncio.gather`).
+called through jsonrpcserver's `call` (no per-request `asyncio.gather`); its result becomes the
+reply dict directly (no Response tuple and `to_serializable` per call).
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from jsonrpcserver.async_dispatcher import call
-from jsonrpcserver.dispatcher import create_request, to_response
-from jsonrpcserver.response import to_serializable
+from jsonrpcserver.dispatcher import create_request
 from jsonrpcserver.result import Error, Success
 from jsonrpcserver.sentinels import NOID
+from oslash.either import Left  # type: ignore[import-untyped]  # jsonrpcserver's Result type
 
 from swampd import protocol
 from swampd.api._context import CallContext
@@ -54,7 +55,7 @@ def _is_valid_request(obj: Any) -> bool:
         id_ = obj["id"]
         if not (id_ is None or isinstance(id_, (str, int, float)) and not isinstance(id_, bool)):
             return False
-    return len(obj) <= 4 and all(key in _REQUEST_KEYS for key in obj)
+    return len(obj) <= 4 and _REQUEST_KEYS.issuperset(obj)
 
 
 _REQUEST_KEYS = frozenset({"jsonrpc", "method", "params", "id"})
@@ -145,9 +146,8 @@ class _Arity:
             missing = [n for n in self.required[len(params):] if n in self.positional[len(params):]]
             missing += [n for n in self.required if n not in self.positional]
         else:
-            unknown = sorted(set(params) - self.keyword)
-            if unknown and not self.var_keyword:
-                return f"unexpected param(s): {', '.join(unknown)}"
+            if not self.var_keyword and not self.keyword.issuperset(params):
+                return f"unexpected param(s): {', '.join(sorted(set(params) - self.keyword))}"
             missing = [n for n in self.required if n not in params]
         if missing:
             return f"missing required param(s): {', '.join(missing)}"
@@ -231,8 +231,11 @@ class RpcDispatcher:
         result = await call(request, ctx, self._methods[request.method])
         if request.id is NOID:
             return None
-        reply = to_serializable(to_response(request, result))
-        error = reply.get("error")
-        if error is not None and not isinstance(error.get("data"), dict):
-            error["data"] = {"kind": protocol.kind_for_code(error["code"])}
-        return reply
+        # jsonrpcserver's result (an Either) to the reply, as its `to_response` + `to_serializable` would
+        # build it, without their intermediate Response tuple per call.
+        if not isinstance(result, Left):
+            return {"jsonrpc": "2.0", "result": result._value.result, "id": request.id}
+        error = result._error
+        data = error.data if isinstance(error.data, dict) else {"kind": protocol.kind_for_code(error.code)}
+        return {"jsonrpc": "2.0", "error": {"code": error.code, "message": error.message, "data": data},
+                "id": request.id}

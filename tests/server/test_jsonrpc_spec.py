@@ -133,6 +133,17 @@ def test_cancel_request_answers_request_cancelled(daemon):
     assert reply["error"]["data"]["kind"] == "request_cancelled"
 
 
+def test_a_request_cancelled_in_the_same_read_is_still_answered(daemon):
+    # One write: the cancel is handled before the request's task has taken its first step (3.11);
+    # the request must still be answered, and in-flight accounting must come back to idle.
+    with daemon.client() as c:
+        c.send_line(b'{"jsonrpc": "2.0", "method": "rpc.sleep", "params": {"seconds": 60}, "id": 7}\n'
+                    b'{"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": 7}}\n')
+        reply = c.wait_reply(7)
+        assert reply["error"]["code"] == protocol.REQUEST_CANCELLED
+        assert c.call("daemon.status")["requests_in_flight"] == 1  # only the status call itself
+
+
 def test_requests_on_one_connection_run_concurrently(daemon):
     with daemon.client() as c:
         slow = c.request("rpc.sleep", {"seconds": 30})
