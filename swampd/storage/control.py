@@ -154,6 +154,7 @@ class CacheControl:
             eviction_policy=hot.settings.eviction_policy, staleness=self.data.settings.staleness,
             coalescer=self.data.coalescer_kind, write_failures=self.data.cache_write_failures,
         )
+        snap["tiers"] = hot.tier_stats()
         now = time.time()
         for job_id, job in list(self.data.prefetches.items()):  # finished ones are kept 10 minutes
             if job.ended is not None and now - job.ended > PREFETCH_KEEP_SECONDS:

@@ -3,6 +3,10 @@
 Each entry's value is the object's bytes; its diskcache `tag` is a small JSON text with what
 the cache needs to know about it (backend kind, etag, stored-at, size, mutable flag).
 Values of `min_file_size` or more live in their own files, which `path_of` hands out.
+
+Two tiers: entries up to `memory_item_limit` bytes are also kept in process memory (LRU, bounded
+by `memory_limit` bytes), so a hot hit touches no SQLite; every write, delete, prefix eviction and
+clear goes through both. Hits and misses are counted per tier (`tier_stats`, in `cache.stats`).
 """
 
 from __future__ import annotations
@@ -108,14 +112,24 @@ class HotTier:
         self._memory: OrderedDict[str, Entry] = OrderedDict()
         self._memory_bytes = 0
         self._memory_lock = threading.Lock()
+        self.memory_hits = 0
+        self.disk_hits = 0
+        self.misses = 0
 
     def get(self, key: str) -> Entry | None:
         entry = self._memory.get(key)
         if entry is not None:
+            self.memory_hits += 1
+            try:
+                self._memory.move_to_end(key)  # least recently used goes first
+            except KeyError:
+                pass  # dropped by another thread in between: still a valid copy to answer with
             return entry
         value, tag = self._cache.get(key, default=None, tag=True)
         if value is None or tag is None:
+            self.misses += 1
             return None
+        self.disk_hits += 1
         entry = Entry(value, orjson.loads(tag))
         self._remember(key, entry)
         return entry
@@ -180,7 +194,23 @@ class HotTier:
         return [k for k in self._cache.iterkeys() if k.startswith(prefix)]
 
     def evict_prefix(self, prefix: str) -> int:
+        with self._memory_lock:  # also what diskcache has already dropped by size
+            for key in [k for k in self._memory if k.startswith(prefix)]:
+                self._memory_bytes -= len(self._memory.pop(key).value)
         return sum(1 for k in self.keys(prefix) if self.delete(k))
+
+    def tier_stats(self) -> dict[str, dict[str, Any]]:
+        """Hits and misses per tier since start: a lookup is a memory hit, else a disk hit, else a miss."""
+        lookups = self.memory_hits + self.disk_hits + self.misses
+        return {
+            "memory": {"hits": self.memory_hits, "misses": self.disk_hits + self.misses,
+                       "hit_ratio": round(self.memory_hits / lookups, 4) if lookups else None,
+                       "items": len(self._memory), "bytes": self._memory_bytes,
+                       "max_bytes": self.settings.memory_limit, "max_item_bytes": self.settings.memory_item_limit},
+            "disk": {"hits": self.disk_hits, "misses": self.misses,
+                     "hit_ratio": round(self.disk_hits / (self.disk_hits + self.misses), 4)
+                     if self.disk_hits + self.misses else None},
+        }
 
     def clear(self) -> int:
         with self._memory_lock:

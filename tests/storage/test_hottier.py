@@ -37,6 +37,32 @@ def test_never_pickles(tmp_path: Path) -> None:
     hot.close()
 
 
+def test_memory_tier_is_lru_by_bytes_and_counts_hits_per_tier(tmp_path: Path) -> None:
+    hot = HotTier(str(tmp_path / "c"), CacheSettings(memory_limit=3000, memory_item_limit=1024))
+    for key in ("a", "b", "c"):
+        hot.set(key, key.encode() * 1000, {})
+    hot.set("big", b"x" * 2000, {})  # over the item limit: disk only
+    assert hot.get("a") is not None  # a memory hit makes "a" the most recently used
+    hot.set("d", b"d" * 1000, {})  # over 3000 bytes: the least recently used ("b") leaves memory
+    assert set(hot._memory) == {"c", "a", "d"}
+    assert hot.get("b").value == b"b" * 1000  # still on disk
+    assert hot.get("big").value == b"x" * 2000
+    assert hot.get("nope") is None
+    tiers = hot.tier_stats()
+    assert tiers["memory"]["hits"] == 1 and tiers["memory"]["misses"] == 3
+    assert tiers["disk"] == {"hits": 2, "misses": 1, "hit_ratio": 0.6667}
+    assert tiers["memory"]["bytes"] == 3000 and tiers["memory"]["items"] == 3
+
+
+def test_prefix_eviction_drops_memory_copies_that_disk_already_lost(tmp_path: Path) -> None:
+    hot = HotTier(str(tmp_path / "c"), CacheSettings())
+    hot.set("r/data/x/1/raw", b"one", {})
+    hot._cache.delete("r/data/x/1/raw")  # as diskcache's own size eviction would
+    hot.evict_prefix("r/data/x/")
+    assert hot.get("r/data/x/1/raw") is None
+    assert hot.tier_stats()["memory"]["bytes"] == 0
+
+
 def test_settings_are_checked() -> None:
     assert CacheSettings.from_mapping({"size_limit": 1024, "staleness": 0.5}).size_limit == 1024
     with pytest.raises(InvalidInput):

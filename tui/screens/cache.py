@@ -125,6 +125,10 @@ class CachePane(Pane):
             f"{fmt.size(overall.get('max_size'))}, hit ratio {fmt.ratio(overall.get('hit_ratio'))} since start, "
             f"{evictions}, policy {rec.text(overall.get('eviction_policy'), '-')}, "
             f"staleness {rec.text(overall.get('staleness'), '-')}s")
+        memory = rec.mapping(rec.mapping(stats.get("tiers")).get("memory"))
+        if memory:
+            self.summary_head.append(f"; memory tier {fmt.ratio(memory.get('hit_ratio'))} of lookups, "
+                                     f"{fmt.size(memory.get('bytes'))} of {fmt.size(memory.get('max_bytes'))}")
         for job in rec.dicts(stats.get("prefetches")):
             self._note_prefetch(job, announce=False)
         self._draw_summary()
