@@ -12,9 +12,11 @@ from swampd.errors import InvalidParams
 
 @rpc("data.get")
 async def get(ctx: CallContext, repo: NonEmptyStr, type: NonEmptyStr, model: NonEmptyStr, name: NonEmptyStr,
-              version: int | None = None, as_path: bool = False) -> dict[str, Any]:
+              version: int | None = None, as_path: bool = False, path_above: int | None = None) -> dict[str, Any]:
     """Read one data version (default latest): text as text, binary as base64, or a cached file path."""
-    return await ctx.services.data.get(repo, type, model, name, version, as_path=as_path)
+    if path_above is not None and path_above < 0:
+        raise InvalidParams("path_above must be an integer >= 0")
+    return await ctx.services.data.get(repo, type, model, name, version, as_path=as_path, path_above=path_above)
 
 
 @rpc("data.put", mutating=True)

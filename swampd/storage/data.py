@@ -436,12 +436,17 @@ class DataService:
         return handle
 
     async def get(self, repo: str, model_type: str, model: str, name: str, version: int | None = None,
-                  *, as_path: bool = False) -> dict[str, Any]:
+                  *, as_path: bool = False, path_above: int | None = None) -> dict[str, Any]:
+        """One version's reply. `as_path`, or a size of at least `path_above` (a client that reads files
+        itself): the cached file's path instead of the bytes, when the value lives in its own file."""
         handle = await self.handle(repo)
         ref = await self._ref(handle, model_type, model, name)
         if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
             raise InvalidParams("version must be an integer >= 1")
         ref, resolved, metadata, meta_cached, stale = await self._resolve(handle, ref, version, with_raw=True)
+        if path_above is not None and not as_path:
+            size = metadata.get("size")
+            as_path = isinstance(size, int) and size >= path_above
         content, path, raw_cached = await self._content(handle, ref, resolved, metadata, want_path=as_path)
         cached = meta_cached and raw_cached
         kind = handle.store.kind

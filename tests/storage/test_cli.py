@@ -23,6 +23,9 @@ def test_data_cache_repo_commands(daemon: Any, run_cli: Any, run_swampd: Any, re
     assert (got.returncode, got.stdout) == (0, "second")
     pinned = run_swampd("data", "get", "--repo", "cli-repo", "--version", "1", "command/shell", MODEL, "result")
     assert pinned.stdout == "hello"
+    large = "0123456789abcdef\n" * 5000  # above READ_FILE_ABOVE: read from the cached file, same output
+    run_swampd("data", "put", "--repo", "cli-repo", "command/big", MODEL, "large", input=large)
+    assert run_swampd("data", "get", "--repo", "cli-repo", "command/big", MODEL, "large").stdout == large
     versions = run_swampd("--json", "data", "versions", "--repo", "cli-repo", "command/shell", MODEL, "result")
     assert versions.json()["versions"] == [1, 2]
     listing = run_swampd("data", "ls", "--repo", "cli-repo", "command/shell", MODEL)

@@ -124,6 +124,20 @@ async def _get_into(svc: Any, repo: str, out: list[dict[str, Any]]) -> None:
     out.append(await svc.get(repo, "t", MODEL, "x"))
 
 
+async def test_path_above_returns_large_values_as_their_cached_file(repos_factory: RepoFactory,
+                                                                    service: Any) -> None:
+    repo = str(repos_factory.make("filesystem"))
+    big, small = os.urandom(100 * 1024), b"tiny"
+    await service.put(repo, "t", MODEL, "big", big)
+    await service.put(repo, "t", MODEL, "small", small)
+    as_file = await service.get(repo, "t", MODEL, "big", path_above=64 * 1024)
+    assert as_file["encoding"] == "path" and await anyio.Path(as_file["path"]).read_bytes() == big
+    inline = await service.get(repo, "t", MODEL, "small", path_above=0)  # too small for a file of its own
+    assert inline["encoding"] == "base64" and inline["size"] == len(small)
+    below = await service.get(repo, "t", MODEL, "big", path_above=200 * 1024)
+    assert below["encoding"] == "base64"
+
+
 async def test_two_repos_never_share_entries(repos_factory: RepoFactory, service: Any) -> None:
     one, two = str(repos_factory.make("filesystem")), str(repos_factory.make("filesystem"))
     await service.put(one, "t", MODEL, "x", b"one", content_type="text/plain")
