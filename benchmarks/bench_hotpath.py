@@ -1,0 +1,205 @@
+"""The hot path, change by change: daemons of several versions and settings side by side with redis-py.
+
+    .venv/bin/python benchmarks/bench_hotpath.py --base REF [--pin] [--rounds N]
+
+Starts, in one run, a daemon from git revision REF (its tree exported to a temporary directory), one from
+this working tree, the same under uvloop (anyio's `use_uvloop`; not a swampd option: the event loop
+patched in at start, assertions off because swampd checks for asyncio's own transport class), the same
+with the in-memory tier off (`[cache] memory_limit = 0`), and a redis-server. One client calls each in
+turn, round after round (`daemon.hello` and a hot 1 KiB `data.get` on each daemon, GET 1 KiB on
+redis-py), so a busy machine weighs on all of them alike; ratios to redis-py GET come from the same
+rounds. `--pin` puts every thread of every process on CPU 0 (the software cost). Daemon CPU per request
+is read from /proc around each daemon's own phase (the calls of the other daemons excluded).
+Writes benchmarks/results/hotpath[.pinned].json|md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._common import ThrowawayDaemon, machine_info, write_results
+from benchmarks.bench_rpc import start_redis
+
+MODEL = "b0b0b0b0-1111-4222-8333-444455556666"
+PARAMS = {"repo": "bench", "type": "bench", "model": MODEL, "name": "1KiB"}
+UVLOOP_MAIN = ("import functools, anyio; anyio.run = functools.partial(anyio.run, backend_options={'use_uvloop': True}); "
+               "from swampd.server.main import main; raise SystemExit(main())")
+
+
+class Variant(ThrowawayDaemon):
+    def __init__(self, name: str, cwd: str, *, argv: list[str] | None = None, config: str = "") -> None:
+        super().__init__(cwd=cwd)
+        self.name = name
+        self.argv = argv
+        if config:
+            path = self.home / "config.toml"
+            path.write_text(config)
+            self.env["SWAMPD_CONFIG"] = str(path)
+
+    def __enter__(self) -> Variant:
+        if self.argv is None:
+            return super().__enter__()  # type: ignore[return-value]
+        from swampd.client import Client
+
+        self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with Client(self.socket) as c:
+                    c.call("daemon.hello")
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"daemon {self.name} did not start")
+
+
+def export_tree(ref: str, into: str) -> str:
+    commit = subprocess.run(["git", "rev-parse", ref], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout.strip()
+    archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return commit
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pin_all(pids: list[int], cpus: set[int]) -> None:
+    for pid in pids:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            try:
+                os.sched_setaffinity(int(task), cpus)
+            except OSError:
+                pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base", required=True, help="git revision of the 'before' daemon")
+    parser.add_argument("--pin", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3000)
+    opts = parser.parse_args()
+    import redis
+
+    from swampd.client import Client
+
+    tmp = tempfile.mkdtemp(prefix="sdhot-", dir="/tmp")
+    base_tree = os.path.join(tmp, "base")
+    os.mkdir(base_tree)
+    base_commit = export_tree(opts.base, base_tree)
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    redis_proc, redis_path = start_redis(tmp)
+    variants = [
+        Variant("base", base_tree),
+        Variant("now", str(ROOT)),
+        Variant("now_uvloop", str(ROOT), argv=[sys.executable, "-O", "-c", UVLOOP_MAIN]),
+        Variant("now_no_memory_tier", str(ROOT), config="[cache]\nmemory_limit = 0\n"),
+    ]
+    started: list[Variant] = []
+    try:
+        for v in variants:
+            started.append(v)  # its home is removed on the way out even if it fails to start
+            v.__enter__()
+        clients: dict[str, Client] = {}
+        for v in variants:
+            repo = v.home / "repo"
+            (repo / ".swamp").mkdir(parents=True)
+            (repo / ".swamp.yaml").write_text('repoId: "bench"\n')
+            c = clients[v.name] = Client(v.socket, timeout=60)
+            c.call("repos.register", {"path": str(repo), "name": "bench"})
+            c.call("data.put", {**PARAMS, "content": "a" * 1024, "content_type": "text/plain"})
+        r = redis.Redis(unix_socket_path=redis_path)
+        r.set("k1KiB", b"a" * 1024)
+        every_cpu = os.sched_getaffinity(0)
+        pids = [os.getpid(), redis_proc.pid, *(v.proc.pid for v in variants if v.proc)]
+        if opts.pin:
+            pin_all(pids, {0})
+        # Each call follows a call to another process: on a busy machine a process that has just run
+        # answers its next request sooner, which would favour a daemon's second call in a row.
+        calls: dict[str, Any] = {"redis_get_1KiB": lambda: r.get("k1KiB")}
+        for name, c in clients.items():
+            calls[f"{name}:hello"] = lambda c=c: c.call("daemon.hello")
+        for name, c in clients.items():
+            calls[f"{name}:get_1KiB"] = lambda c=c: c.call("data.get", PARAMS)
+        for _ in range(200):
+            for call in calls.values():
+                call()
+        samples: dict[str, list[float]] = {k: [] for k in calls}
+        clock = time.perf_counter
+        for _ in range(opts.rounds):
+            for name, call in calls.items():
+                t = clock()
+                call()
+                samples[name].append(clock() - t)
+        cpu: dict[str, float] = {}
+        for v in variants:  # each daemon's own CPU per request, measured over a phase of its own
+            assert v.proc is not None
+            for op, fn in (("hello", calls[f"{v.name}:hello"]), ("get_1KiB", calls[f"{v.name}:get_1KiB"])):
+                before = cpu_seconds(v.proc.pid)
+                for _ in range(opts.rounds):
+                    fn()
+                cpu[f"{v.name}:{op}"] = round((cpu_seconds(v.proc.pid) - before) / opts.rounds * 1e6, 1)
+        tiers = clients["now"].call("cache.stats").get("tiers")
+        if opts.pin:
+            pin_all(pids, every_cpu)
+        for c in clients.values():
+            c.close()
+    finally:
+        for v in started:
+            v.__exit__(None, None, None)
+        redis_proc.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    p50 = {k: round(statistics.median(v) * 1e6, 1) for k, v in samples.items()}
+    redis_p50 = p50["redis_get_1KiB"]
+    rows = {}
+    for v in variants:
+        rows[v.name] = {
+            "hello_p50_us": p50[f"{v.name}:hello"], "get_1KiB_p50_us": p50[f"{v.name}:get_1KiB"],
+            "hello_x_redis": round(p50[f"{v.name}:hello"] / redis_p50, 2),
+            "get_1KiB_x_redis": round(p50[f"{v.name}:get_1KiB"] / redis_p50, 2),
+            "daemon_cpu_us_hello": cpu[f"{v.name}:hello"], "daemon_cpu_us_get_1KiB": cpu[f"{v.name}:get_1KiB"],
+        }
+    machine = machine_info()
+    machine.update(load_average_before=load_before, load_average_after=[round(x, 2) for x in os.getloadavg()])
+    results = {"machine": machine, "pinned": opts.pin, "base": {"ref": opts.base, "commit": base_commit},
+               "rounds": opts.rounds, "redis_get_1KiB_p50_us": redis_p50, "variants": rows,
+               "memory_tier_of_now": tiers}
+    lines = [
+        "# Hot path, version by version (`benchmarks/bench_hotpath.py`)", "",
+        f"{machine['date']} · Python {machine['python']} · {machine['cpus']} CPUs ({machine['cpu']}) · "
+        f"{'pinned: every thread of every process on CPU 0' if opts.pin else 'unpinned'} · {opts.rounds} rounds · "
+        f"load average (1, 5, 15 min) before {load_before}, after {machine['load_average_after']}", "",
+        f"base = `{opts.base}` ({base_commit[:10]}); now = this tree. One client calls every row in turn, round after "
+        f"round; redis-py GET 1 KiB p50 in the same rounds: {redis_p50} µs.", "",
+        "| daemon | hello p50 µs | × redis GET | data.get 1 KiB p50 µs | × redis GET | daemon CPU µs/hello | "
+        "daemon CPU µs/get |", "|---|---|---|---|---|---|---|",
+    ]
+    for name, row in rows.items():
+        lines.append(f"| {name} | {row['hello_p50_us']} | {row['hello_x_redis']} | {row['get_1KiB_p50_us']} | "
+                     f"{row['get_1KiB_x_redis']} | {row['daemon_cpu_us_hello']} | {row['daemon_cpu_us_get_1KiB']} |")
+    lines += ["", "Daemon CPU per request comes from /proc (10 ms ticks) over a phase of that daemon alone; on a "
+              "loaded machine it includes the cost of being descheduled (cache refills), so compare rows, not runs."]
+    write_results("hotpath.pinned" if opts.pin else "hotpath", results, "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
