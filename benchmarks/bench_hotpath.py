@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/bench_hotpath.py --base REF [--pin] [--rounds N]
 
 Starts, in one run, a daemon from git revision REF (its tree exported to a temporary directory), one from
-this working tree, the same under uvloop (anyio's `use_uvloop`; not a swampd option: the event loop
-patched in at start, assertions off because swampd checks for asyncio's own transport class), the same
+this working tree, the same under uvloop when it is installed (anyio's `use_uvloop`; neither a swampd
+option nor a dependency: the event loop patched in at start, assertions off because swampd checks for asyncio's own transport class), the same
 with the in-memory tier off (`[cache] memory_limit = 0`), and a redis-server. One client calls each in
 turn, round after round (`daemon.hello` and a hot 1 KiB `data.get` on each daemon, GET 1 KiB on
 redis-py), so a busy machine weighs on all of them alike; ratios to redis-py GET come from the same
@@ -16,6 +16,7 @@ Writes benchmarks/results/hotpath[.pinned].json|md.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import statistics
@@ -107,12 +108,10 @@ def main() -> None:
     base_commit = export_tree(opts.base, base_tree)
     load_before = [round(x, 2) for x in os.getloadavg()]
     redis_proc, redis_path = start_redis(tmp)
-    variants = [
-        Variant("base", base_tree),
-        Variant("now", str(ROOT)),
-        Variant("now_uvloop", str(ROOT), argv=[sys.executable, "-O", "-c", UVLOOP_MAIN]),
-        Variant("now_no_memory_tier", str(ROOT), config="[cache]\nmemory_limit = 0\n"),
-    ]
+    variants = [Variant("base", base_tree), Variant("now", str(ROOT))]
+    if importlib.util.find_spec("uvloop") is not None:  # not a dependency: `pip install uvloop` to compare
+        variants.append(Variant("now_uvloop", str(ROOT), argv=[sys.executable, "-O", "-c", UVLOOP_MAIN]))
+    variants.append(Variant("now_no_memory_tier", str(ROOT), config="[cache]\nmemory_limit = 0\n"))
     started: list[Variant] = []
     try:
         for v in variants:
