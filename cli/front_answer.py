@@ -11,7 +11,9 @@ import os
 import sys
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # `typing` costs milliseconds to import: the hot path leaves it to type checkers
+    from typing import Any
+
     from swampd.client import Client
 
 CALL_DEADLINE = 60.0
@@ -39,7 +41,7 @@ def connect_front(timeout: float | None = CALL_DEADLINE) -> Client | None:
         return None
 
 
-def answer(argv: list[str], *, env: dict[str, str] | None = None) -> dict | None:
+def answer(argv: list[str], *, env: dict[str, str] | None = None) -> dict[str, Any] | None:
     """The daemon's answer for this command line, or None when swamp must answer."""
     from swampd.client import RpcError
     from swampd.front.wire import ANSWER_METHOD, ttys, wanted_env

@@ -32,9 +32,9 @@ try:  # the C accelerators behind `json`, without importing `json` (and `re`)
         parse_int = int
         parse_constant = float  # NaN / Infinity / -Infinity, as `json` accepts them
 
-    _scan = _json.make_scanner(_ScanContext())
+    _scan = _json.make_scanner(_ScanContext())  # type: ignore[arg-type]  # duck-typed, as json.decoder does
     _encode = _json.make_encoder(
-        None, None, _json.encode_basestring, None, ":", ",", False, False, True
+        None, None, _json.encode_basestring, None, ":", ",", False, False, True  # type: ignore[arg-type]  # no default
     )
 
     def dumps(obj: Any) -> str:

@@ -59,7 +59,7 @@ def settings_from_table(cls: type[S], table: Mapping[str, Any], section: str) ->
             value = float(value)
         if type(value) is not expected:
             raise InvalidInput(f"[{section}] {name} must be {_TYPE_WORDS.get(expected, expected.__name__)}")
-        if expected is float and not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):
             raise InvalidInput(f"[{section}] {name} must be a finite number, not {value}")
         values[name] = value
     return cls(**values)

@@ -13,7 +13,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from swampd.errors import InvalidParams
 
@@ -62,7 +62,7 @@ class History:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    def window(self, seconds: int, points: int) -> dict[str, object]:
+    def window(self, seconds: int, points: int) -> dict[str, Any]:
         """`points` buckets covering the last `seconds` (oldest first), and what they cover.
 
         A bucket with no sample pair (before the daemon started) is left out, so `covered` says

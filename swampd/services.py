@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -55,7 +56,7 @@ class DaemonControl(Protocol):
 
     def request_stop(self, reason: str) -> None: ...
 
-    def connections(self) -> list[Connection]:
+    def connections(self) -> Sequence[Connection]:
         """The open client connections (`daemon.top`, `daemon.peers`)."""
         ...
 

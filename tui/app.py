@@ -6,6 +6,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -354,7 +355,7 @@ class DashApp(App[None]):
     def action_filter(self) -> None:
         self.active_pane().open_filter()
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:  # App's own is async: an override must be too
         pane = self.active_pane()
         if pane.close_filter():
             return
@@ -486,13 +487,13 @@ class DashApp(App[None]):
         entries: list[tuple[str, str, Callable[[], object]]] = []
         for index, pane_type in enumerate(PANES):
             entries.append((f"Show {pane_type.TITLE}", f"switch to the {pane_type.TITLE} pane (key {index + 1})",
-                            lambda n=pane_type.NAME: self.action_show_pane(n)))
+                            partial(self.action_show_pane, pane_type.NAME)))
         for pane in self.panes():
             for title, help_text, action in pane.commands():
                 if self.read_only and action in pane.MUTATING:
                     continue
                 entries.append((title, f"{pane.TITLE}: {help_text}",
-                                lambda p=pane, a=action: self._pane_action(p, a)))
+                                partial(self._pane_action, pane, action)))
         entries += [
             ("Pause or resume live updates", "stop applying events and polls (p)", self.action_pause),
             ("Refresh now", "re-read the visible pane (ctrl+r)", self.action_refresh_now),
@@ -505,7 +506,7 @@ class DashApp(App[None]):
         for name in sorted(self.available_themes):
             if name.startswith("swamp-"):
                 entries.append((f"Theme: {name}", "switch theme (kept in the host config)",
-                                lambda n=name: setattr(self, "theme", n)))
+                                partial(setattr, self, "theme", name)))
         return entries
 
     def _pane_action(self, pane: Pane, action: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from cli.context import CliContext
 
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-def _human(summary: dict) -> str:
+def _human(summary: dict[str, Any]) -> str:
     lines = [f"config file: {summary['config_file']}", "", "[paths]"]
     lines += [f"{k} = {v!r}" for k, v in summary["paths"].items()]
     lines += ["", "[daemon]"]

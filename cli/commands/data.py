@@ -24,7 +24,7 @@ def add_repo_option(parser: argparse.ArgumentParser) -> None:
 
 def resolve_repo(args: argparse.Namespace, ctx: CliContext) -> str:
     """The repo param for the daemon; registers the repo with this shell's SWAMP_DATASTORE when set."""
-    repo = args.repo
+    repo: str | None = args.repo
     if repo is None:
         repo = os.environ.get("SWAMP_REPO_DIR") or find_repo_root(os.getcwd(), accept_data_dir=True) or os.getcwd()
     elif os.sep in repo or repo in (".", ".."):

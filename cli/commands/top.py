@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # `swamp top --once` imports neither argparse nor typing (doc
     from typing import Any
 
     from cli.context import CliContext
+    from swampd.client import Client
 
 NAME = "top"
 HELP = "a compact live view: flights and waiters, running jobs, cache hit rate, busiest peers"
@@ -285,7 +286,7 @@ def _live(ctx: CliContext, params: dict[str, Any], iterations: int | None, inter
     os.set_blocking(wake_w, False)
     previous = signal.signal(signal.SIGWINCH, lambda *_: os.write(wake_w, b"w"))
     watched = [wake_r] if stdin is None else [wake_r, stdin]
-    client = ctx.client()
+    client: Client | None = ctx.client()
     count = 0
     try:
         if stdin is not None:
@@ -325,5 +326,5 @@ def _live(ctx: CliContext, params: dict[str, Any], iterations: int | None, inter
         os.close(wake_w)
         out.write(LEAVE)
         out.flush()
-        if saved is not None:
+        if stdin is not None and saved is not None:
             termios.tcsetattr(stdin, termios.TCSADRAIN, saved)

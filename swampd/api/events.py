@@ -13,7 +13,7 @@ KNOWN_TOPICS = ("daemon", "cache", "calls", "jobs", "vault", "extensions", "data
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def check_topics(topics: list | str | None) -> list[str]:
+def check_topics(topics: list[Any] | str | None) -> list[str]:
     if topics is None:
         return ["*"]
     if isinstance(topics, str):
@@ -24,7 +24,7 @@ def check_topics(topics: list | str | None) -> list[str]:
     return topics
 
 
-def check_where(where: dict | None) -> dict[str, Any]:
+def check_where(where: dict[str, Any] | None) -> dict[str, Any]:
     """`{field: value or [values]}`: dotted field paths into the event data, JSON scalars to match."""
     for field, accepted in (where or {}).items():
         parts = field.split(".")
@@ -37,7 +37,7 @@ def check_where(where: dict | None) -> dict[str, Any]:
 
 
 @rpc("events.subscribe")
-async def subscribe(ctx: CallContext, topics: list | str | None = None, where: dict | None = None,
+async def subscribe(ctx: CallContext, topics: list[Any] | str | None = None, where: dict[str, Any] | None = None,
                     since_start: bool = False) -> dict[str, Any]:
     """Subscribe to topics ("*" for all), filtered by `where` fields; `since_start` replays kept history first."""
     topics = check_topics(topics)

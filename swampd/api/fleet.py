@@ -31,9 +31,9 @@ async def add(
     name: NonEmptyStr,
     destination: NonEmptyStr | None = None,
     url: NonEmptyStr | None = None,
-    labels: list | str | None = None,
+    labels: list[Any] | str | None = None,
     command: NonEmptyStr | None = None,
-    ssh_options: list | None = None,
+    ssh_options: list[Any] | None = None,
     token_secret: NonEmptyStr | None = None,
     token_repo: NonEmptyStr | None = None,
     token_file: NonEmptyStr | None = None,
@@ -55,14 +55,14 @@ async def remove(ctx: CallContext, name: NonEmptyStr) -> dict[str, Any]:
 
 
 @rpc("fleet.ping")
-async def ping(ctx: CallContext, names: list | str | None = None) -> dict[str, Any]:
+async def ping(ctx: CallContext, names: list[Any] | str | None = None) -> dict[str, Any]:
     """Contact hosts (default: all) concurrently, each within the connect timeout; their fresh state."""
     return {"hosts": await ctx.services.fleet.ping(_strings(names, "names"))}
 
 
 @rpc("fleet.call", mutating=True)
-async def call(ctx: CallContext, host: NonEmptyStr, method: NonEmptyStr, params: dict | list | None = None,
-               timeout: float | None = None) -> Any:
+async def call(ctx: CallContext, host: NonEmptyStr, method: NonEmptyStr,
+               params: dict[str, Any] | list[Any] | None = None, timeout: float | None = None) -> Any:
     """Call an RPC method on a host's daemon over the shared ssh session; its result or error."""
     if timeout is not None and timeout <= 0:
         raise InvalidParams("timeout must be a positive number of seconds", param="timeout")

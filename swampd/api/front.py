@@ -15,7 +15,7 @@ from swampd.fanout import while_peer_lives
 OUTPUT_NOTIFICATION = "front.output"
 
 
-def _check(argv: list, env: dict) -> None:
+def _check(argv: list[Any], env: dict[str, Any]) -> None:
     if not argv or not all(isinstance(a, str) for a in argv):
         raise InvalidParams("argv must be a non-empty list of strings", param="argv")
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
@@ -23,7 +23,8 @@ def _check(argv: list, env: dict) -> None:
 
 
 @rpc("front.answer")
-async def answer(ctx: CallContext, argv: list, cwd: str, env: dict, ttys: list | None = None) -> dict[str, Any]:
+async def answer(ctx: CallContext, argv: list[Any], cwd: str, env: dict[str, Any],
+                 ttys: list[Any] | None = None) -> dict[str, Any]:
     """swamp's exact stdout/stderr/exit for a swamp command line, or {pass: reason} for the real swamp."""
     _check(argv, env)
     flags = [bool(t) for t in (ttys or [False, False, False])][:3]
@@ -31,7 +32,8 @@ async def answer(ctx: CallContext, argv: list, cwd: str, env: dict, ttys: list |
 
 
 @rpc("front.run", mutating=True)
-async def run(ctx: CallContext, argv: list, cwd: str, env: dict, ttys: list | None = None) -> dict[str, Any]:
+async def run(ctx: CallContext, argv: list[Any], cwd: str, env: dict[str, Any],
+              ttys: list[Any] | None = None) -> dict[str, Any]:
     """`swamp model method run ...` coalesced: front.output notifications {fd, data (base64)} stream the
     one execution's stdout/stderr live; the reply is {exit}; or {pass: reason} for the real swamp."""
     _check(argv, env)

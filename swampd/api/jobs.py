@@ -18,11 +18,11 @@ async def submit(
     kind: str = "swamp",
     model: str | None = None,
     method: str | None = None,
-    inputs: dict | None = None,
+    inputs: dict[str, Any] | None = None,
     repo: str | None = None,
-    argv: list | None = None,
+    argv: list[Any] | None = None,
     cwd: str | None = None,
-    env: dict | None = None,
+    env: dict[str, Any] | None = None,
     wait: bool = True,
     dedupe: bool = True,
     workflow: str | None = None,
@@ -56,7 +56,7 @@ async def submit(
 
 
 @rpc("jobs.list")
-async def list_jobs(ctx: CallContext, state: str | list | None = None, limit: int = 100) -> dict[str, Any]:
+async def list_jobs(ctx: CallContext, state: str | list[Any] | None = None, limit: int = 100) -> dict[str, Any]:
     """Jobs, newest first; `state` filters (queued, running, succeeded, failed, cancelled)."""
     states = [state] if isinstance(state, str) else state
     if states is not None and not all(isinstance(s, str) for s in states):

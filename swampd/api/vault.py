@@ -15,7 +15,7 @@ def _caller(ctx: CallContext, method: str) -> str:
     return f"swampd:{method}:pid={pid}" if pid else f"swampd:{method}"
 
 
-def _labels(labels: dict | None) -> dict[str, str] | None:
+def _labels(labels: dict[str, Any] | None) -> dict[str, str] | None:
     if labels is None:
         return None
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
@@ -45,7 +45,7 @@ async def put(
     value: str,
     repo: str | None = None,
     overwrite: bool = False,
-    labels: dict | None = None,
+    labels: dict[str, Any] | None = None,
     refresh_command: str | None = None,
     refresh_ttl: float | None = None,
     allow_empty: bool = False,

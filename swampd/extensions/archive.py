@@ -14,7 +14,7 @@ import os
 import stat
 import tarfile
 import zlib
-from typing import BinaryIO
+from typing import IO
 
 from swampd.errors import InvalidInput, TooLarge
 from swampd.extensions.manifest import check_file_policy
@@ -52,7 +52,7 @@ class StagingWriter:
             raise InvalidInput(f"hidden file or directory not allowed in an extension: {rel}")
         os.makedirs(self._target(rel), mode=0o755, exist_ok=True)
 
-    def add_file(self, rel: str, size: int, stream: BinaryIO) -> None:
+    def add_file(self, rel: str, size: int, stream: IO[bytes]) -> None:
         check_file_policy(rel)
         target = self._target(rel)
         self.files += 1

@@ -150,7 +150,7 @@ class Resolver:
             return []
         except (OSError, UnicodeDecodeError):
             return []
-        out = []
+        out: list[tuple[str, dict[str, Any]]] = []
         for entry in sources.read_entries(text):
             raw = os.path.expandvars(os.path.expanduser(entry["path"]))
             full = raw if os.path.isabs(raw) else os.path.join(root, raw)

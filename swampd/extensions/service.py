@@ -6,6 +6,7 @@ thread. Changes are published on the `extensions` topic.
 
 from __future__ import annotations
 
+import builtins
 import functools
 import os
 import threading
@@ -95,12 +96,12 @@ class ExtensionService:
         result: dict[str, Any] = await self._run(self.resolver.resolve, project, type_name)
         return result
 
-    async def link(self, project: str, extensions: list[str] | None = None) -> dict[str, Any]:
+    async def link(self, project: str, extensions: builtins.list[str] | None = None) -> dict[str, Any]:
         result: dict[str, Any] = await self._run(self.store.link, project, extensions)
         self.publish(TOPIC, {"type": "extension.linked", "project": result["project"], "linked": result["linked"]})
         return result
 
-    async def unlink(self, project: str, extensions: list[str] | None = None) -> dict[str, Any]:
+    async def unlink(self, project: str, extensions: builtins.list[str] | None = None) -> dict[str, Any]:
         result: dict[str, Any] = await self._run(self.store.unlink, project, extensions)
         self.publish(TOPIC, {
             "type": "extension.unlinked", "project": result["project"], "unlinked": result["unlinked"],

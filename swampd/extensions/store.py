@@ -18,6 +18,7 @@ All methods block (file IO, hashing): the async service runs them in worker thre
 from __future__ import annotations
 
 import base64
+import builtins
 import datetime
 import fcntl
 import functools
@@ -439,6 +440,8 @@ class ExtensionStore:
             return {"version": 1, "projects": {}}
         except ValueError:
             raise InvalidInput(f"link registry {self.links_file} is corrupt") from None
+        if not isinstance(data, dict):
+            raise InvalidInput(f"link registry {self.links_file} is corrupt")
         data.setdefault("projects", {})
         return data
 
@@ -503,7 +506,7 @@ class ExtensionStore:
         write_atomic(path, data, mode)
 
     @_translate_os_errors
-    def link(self, project: str, specs: list[str] | None = None) -> dict[str, Any]:
+    def link(self, project: str, specs: builtins.list[str] | None = None) -> dict[str, Any]:
         """Add store entries (all names, newest version, by default) to the project's sources."""
         project = self._project(project)
         path = os.path.join(project, sources.SOURCES_FILE)
@@ -550,14 +553,14 @@ class ExtensionStore:
         return {"project": project, "file": path, "linked": [e.key for e in chosen], "entries": rec["entries"]}
 
     @_translate_os_errors
-    def unlink(self, project: str, specs: list[str] | None = None) -> dict[str, Any]:
+    def unlink(self, project: str, specs: builtins.list[str] | None = None) -> dict[str, Any]:
         """Remove store entries (all by default) from the project's sources; restore the
         original file byte for byte when nothing else changed it since swampd's last edit."""
         project = self._project(project)
         with self._links_lock():
             return self._unlink_locked(project, specs)
 
-    def _unlink_locked(self, project: str, specs: list[str] | None) -> dict[str, Any]:
+    def _unlink_locked(self, project: str, specs: builtins.list[str] | None) -> dict[str, Any]:
         path = os.path.join(project, sources.SOURCES_FILE)
         names: set[str] | None = None
         if specs:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
 import logging
 import os
@@ -174,8 +175,8 @@ class FleetService:
                 for name, entry in sorted(self._entries.items())]
 
     async def add(self, name: str, *, destination: str | None = None, url: str | None = None,
-                  labels: list[str] | None = None, command: str | None = None,
-                  ssh_options: list[str] | None = None, token_secret: str | None = None,
+                  labels: builtins.list[str] | None = None, command: str | None = None,
+                  ssh_options: builtins.list[str] | None = None, token_secret: str | None = None,
                   token_repo: str | None = None, token_file: str | None = None,
                   connect_timeout: float | None = None, replace: bool = False) -> dict[str, Any]:
         """Add (or with `replace`, change) a host (`destination`) or a serve endpoint (`url`)."""
@@ -285,7 +286,7 @@ class FleetService:
         self._states[host].last_seen = time.time()
         return result
 
-    async def ping(self, names: list[str] | None = None) -> list[dict[str, Any]]:
+    async def ping(self, names: builtins.list[str] | None = None) -> builtins.list[dict[str, Any]]:
         """Measure every named entry (default: all) concurrently; each within its own bounds."""
         targets = names if names is not None else sorted(self._entries)
         for name in targets:
@@ -328,7 +329,8 @@ class FleetService:
 
         def fetch() -> dict[str, Any]:
             with urllib.request.urlopen(url, timeout=timeout) as response:
-                return json.loads(response.read(1024 * 1024))
+                health: dict[str, Any] = json.loads(response.read(1024 * 1024))
+                return health
 
         try:
             with anyio.fail_after(timeout + 1):

@@ -182,7 +182,7 @@ class SshSession:
         try:
             if limit is None:
                 return await self._call(method, params)
-            with anyio.fail_after(float(limit)):  # type: ignore[arg-type]
+            with anyio.fail_after(float(limit)):
                 return await self._call(method, params)
         except TimeoutError:
             raise Timeout(f"host {self.name} did not answer {method} within {float(limit):g}s",  # type: ignore[arg-type]

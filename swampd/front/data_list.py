@@ -50,7 +50,8 @@ def _group(rows: list[dict[str, object]]) -> list[dict[str, object]]:
         rank = {name: n for n, name in enumerate(order)}  # names are unique within a model
         return sorted(items, key=lambda i: rank[str(i["name"])])
 
-    groups = [{"type": t, "items": by_name(grouped.pop(t))} for t in STANDARD_TYPES if t in grouped]
+    groups: list[dict[str, object]] = [{"type": t, "items": by_name(grouped.pop(t))} for t in STANDARD_TYPES
+                                       if t in grouped]
     groups += [{"type": t, "items": by_name(grouped[t])} for t in sorted(grouped, key=_utf16_key)]
     return groups
 

@@ -114,7 +114,7 @@ class _Parser:
             value: Any = tok[1]
         elif field in BOOL_FIELDS and tok in (("id", "true"), ("id", "false")):
             self.i += 1
-            value = tok[1] == "true"  # type: ignore[index]
+            value = tok[1] == "true"
         else:
             raise Pass("predicate")
         self.fields.add(field)

@@ -14,7 +14,7 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from swampd.front import jsyaml
 from swampd.front.call import Pass
@@ -53,7 +53,7 @@ class Invalid(Exception):
     """swamp's schema rejects this file for certain (it is skipped)."""
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int | float]:
     return (isinstance(value, int) and not isinstance(value, bool)) or (
         isinstance(value, float) and value.is_integer())
 

@@ -18,7 +18,7 @@ import orjson
 MAX_SAFE = 2**53
 MAX_INDEX = 2**32 - 2
 
-_BASIC_ESCAPE = json.encoder.encode_basestring  # type: ignore[attr-defined]  # `"`, `\\`, control chars: as JS
+_BASIC_ESCAPE = json.encoder.encode_basestring  # `"`, `\\`, control chars: as JS
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 

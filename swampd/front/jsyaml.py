@@ -32,7 +32,7 @@ class JsYamlLoader(yaml.SafeLoader):
     yaml_implicit_resolvers: dict[Any, Any] = {}
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
         if getattr(event, "tag", None) not in (None, "!"):
             raise YamlError("explicit YAML tags are not read the same way by swamp")
         return super().compose_node(parent, index)
@@ -51,7 +51,7 @@ class JsYamlLoader(yaml.SafeLoader):
                     raise YamlError("unhashable mapping key") from None
                 if duplicate:
                     raise YamlError(f"duplicated mapping key {key!r}")
-        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+        return super().construct_mapping(node, deep=deep)
 
 
 def _resolver(tag: str, pattern: str, first: str) -> None:
@@ -114,7 +114,7 @@ JsYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 for _tag in ("tag:yaml.org,2002:binary", "tag:yaml.org,2002:omap", "tag:yaml.org,2002:pairs",
              "tag:yaml.org,2002:set"):
     JsYamlLoader.add_constructor(_tag, _refuse)
-JsYamlLoader.add_constructor(None, _refuse)  # type: ignore[arg-type]
+JsYamlLoader.add_constructor(None, _refuse)
 
 
 def load(text: str) -> Any:

@@ -21,7 +21,7 @@ from swampd.front.typefacts import TypeFacts
 
 log = logging.getLogger(__name__)
 
-COMMANDS = {
+COMMANDS: dict[tuple[str, ...], str] = {
     ("data", "get"): "swampd.front.data_get",
     ("data", "list"): "swampd.front.data_list",
     ("data", "versions"): "swampd.front.data_versions",

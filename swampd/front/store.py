@@ -216,7 +216,7 @@ class SwampStore:
         try:
             with open(path, "rb") as fh:
                 text = fh.read().decode("utf-8")
-            result: DataItem | str = check_metadata(jsyaml.load(text))
+            result = check_metadata(jsyaml.load(text))
         except FileNotFoundError:
             return None
         except Pass as exc:
@@ -240,7 +240,7 @@ class SwampStore:
             item = self.metadata(os.path.join(name_dir, str(wanted), "metadata.yaml"))
             if item is None:
                 return None
-            if version is None and _is_renamed(item):
+            if version is None and item.renamed_to is not None and _is_renamed(item):
                 name = item.renamed_to
                 continue
             return item

@@ -100,7 +100,7 @@ def _repo(repo: Any, *, local: bool) -> str | None:
         raise InvalidParams("repo must be an absolute directory path")
     if local and not os.path.isdir(repo):
         raise NotFound(f"repo directory {repo} does not exist")
-    return os.path.normpath(repo)
+    return os.path.normpath(str(repo))
 
 
 def swamp_spec(

@@ -21,6 +21,7 @@ are written there, and cancelling it cancels the remote run.
 
 from __future__ import annotations
 
+import builtins
 import errno
 import logging
 import os
@@ -206,6 +207,7 @@ class JobManager:
                 return await self._run(job, executable)
         else:
             job = self._live[job_id]
+            assert key is not None  # a job was joined by its key
 
             async def fn() -> dict[str, Any]:  # never runs: the flight exists
                 raise CallFailed("the job ended before it could be joined")
@@ -493,7 +495,7 @@ class JobManager:
             lines = lines[-tail:] if tail > 0 else []
         return {"id": job_id, "state": record["state"], "lines": lines}
 
-    async def follow(self, job_id: str) -> AsyncIterator[list[str]]:
+    async def follow(self, job_id: str) -> AsyncIterator[builtins.list[str]]:
         """Yield the job's log lines as they are written, until the job has ended."""
         record = await self.get(job_id)
         path = record["log_path"]
@@ -501,7 +503,6 @@ class JobManager:
         partial = b""
         while True:
             done = self._done.get(job_id)
-            finished = done is None
             chunk = await anyio.to_thread.run_sync(_read_from, path, offset, LOG_CHUNK)
             if chunk:
                 offset += len(chunk)
@@ -509,7 +510,7 @@ class JobManager:
                 if complete:
                     yield [line.decode("utf-8", "replace") for line in complete]
                 continue
-            if finished:
+            if done is None:  # it had ended before this read: nothing more will come
                 if partial:
                     yield [partial.decode("utf-8", "replace")]
                 return
@@ -524,7 +525,6 @@ class JobManager:
         offsets = {1: 0, 2: 0}
         while True:
             done = self._done.get(job_id)
-            finished = done is None
             moved = False
             for fd, path in paths.items():
                 chunk = await anyio.to_thread.run_sync(_read_from, path, offsets[fd], LOG_CHUNK)
@@ -534,7 +534,7 @@ class JobManager:
                     yield fd, chunk
             if moved:
                 continue
-            if finished:
+            if done is None:  # it had ended before this read: nothing more will come
                 return
             with anyio.move_on_after(0.1):
                 await done.wait()
@@ -570,7 +570,7 @@ class JobManager:
             status = "cancellation_requested"
         return {"id": job_id, "status": status, "state": record["state"]}
 
-    async def cancel_all(self, *, wait: float | None = None) -> list[dict[str, Any]]:
+    async def cancel_all(self, *, wait: float | None = None) -> builtins.list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
 
         async def one(job_id: str) -> None:
@@ -609,7 +609,7 @@ class JobManager:
                                 "killed after a daemon restart: its daemon had died")
         else:
             reused = job.pid is not None and process.pid_alive(job.pid)
-            if not reused and await anyio.to_thread.run_sync(process.job_members, job.pgid, job.id):
+            if not reused and bool(await anyio.to_thread.run_sync(process.job_members, job.pgid, job.id)):
                 with anyio.CancelScope(shield=True):
                     await process.kill_leftovers(job.pgid, job.id)
                 action = "killed_leftovers"
@@ -625,7 +625,7 @@ class JobManager:
     async def _apply_outcome(self, job: Job, recorded: dict[str, Any]) -> dict[str, Any]:
         """A job whose end its daemon saw but could not put in the database (a full state dir)."""
         try:
-            state = JobState(recorded.get("state"))
+            state = JobState(str(recorded.get("state")))
         except ValueError:
             state = JobState.FAILED
         if job.pgid is not None:  # it ended: anything it left must be gone already; make sure

@@ -50,7 +50,7 @@ def proc_start_time(pid: int) -> int | None:
 def pid_alive(pid: int) -> bool:
     """True while `pid` exists and is not a zombie."""
     fields = _stat_fields(pid)
-    return bool(fields) and fields[0] not in ("Z", "X")
+    return fields is not None and bool(fields) and fields[0] not in ("Z", "X")
 
 
 def group_members(pgid: int) -> list[int]:

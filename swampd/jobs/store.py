@@ -6,6 +6,7 @@ The methods here are synchronous and thread-safe; the manager calls them through
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import sqlite3
@@ -134,7 +135,7 @@ class JobStore:
             rows = self._conn().execute(sql, args).fetchall()
         return [self._job(r) for r in rows]
 
-    def unfinished(self) -> list[Job]:
+    def unfinished(self) -> builtins.list[Job]:
         live = [s.value for s in JobState if s not in TERMINAL]
         return self.list(live, limit=1_000_000)
 

@@ -137,7 +137,7 @@ class ClientConnection(asyncio.Protocol, Connection):
         self.dropped_notifications = 0
         self.opened_at = time.time()
         self.requests_total = 0
-        self.requests_recent = RollingCounter(RECENT_WINDOW)
+        self.requests_recent: RollingCounter = RollingCounter(RECENT_WINDOW)
         self.context = CallContext(services=hub.services, connection=self, registry=hub.registry)
 
     # -- asyncio.Protocol ---------------------------------------------------------------------
@@ -414,7 +414,8 @@ class ClientConnection(asyncio.Protocol, Connection):
     def _cancel_task(self, task: asyncio.Task[None]) -> None:
         """Cancel one request. One whose task has not taken its first step is marked instead: cancelled
         now, its coroutine would never run and so never answer; marked, it cancels itself when it starts."""
-        if inspect.getcoroutinestate(task.get_coro()) == inspect.CORO_CREATED:
+        coro = task.get_coro()
+        if inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
             self._cancel_at_start.add(task)
         else:
             task.cancel()
@@ -428,7 +429,7 @@ class ClientConnection(asyncio.Protocol, Connection):
         reply: Any = None
         try:
             if self._cancel_at_start and asyncio.current_task() in self._cancel_at_start:
-                self._cancel_at_start.discard(asyncio.current_task())  # type: ignore[arg-type]
+                self._cancel_at_start.discard(asyncio.current_task())
                 raise asyncio.CancelledError
             bind_caller(self.threads)  # this task's blocking work stays within the caller's share
             if isinstance(obj, list):

@@ -140,7 +140,11 @@ class EventBus:
                 if sub.wants(topic, data):
                     replayed += self._send(sub, seq, ts, topic, data)
         self._subs[sub.id] = sub
-        connection.on_close(lambda: self._subs.pop(sub.id, None))
+
+        def forget() -> None:
+            self._subs.pop(sub.id, None)
+
+        connection.on_close(forget)
         return sub.id, replayed, self._seq - len(self._history)
 
     def unsubscribe(self, sub_id: str, connection: Connection | None = None) -> bool:

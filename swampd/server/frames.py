@@ -31,7 +31,7 @@ def loads(line: bytes) -> Any:
     return obj
 
 
-_scan_value = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[no-untyped-call]
+_scan_value = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # typeshed names the C type
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 

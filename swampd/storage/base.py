@@ -99,8 +99,11 @@ class ObjectStore(Protocol):
     """`filesystem`, `s3` or `postgres`."""
     identity: str
     """Stable text naming the datastore and namespace: cache keys are prefixed by its hash."""
-    has_change_signal: bool
-    """True while the backend pushes change notices (Postgres NOTIFY): pointers need no polling."""
+
+    @property
+    def has_change_signal(self) -> bool:
+        """True while the backend pushes change notices (Postgres NOTIFY): pointers need no polling."""
+        ...
 
     def get(self, path: str, *, if_none_match: str | None = None) -> Blob | object | None: ...
     def head(self, path: str) -> Stat | None: ...

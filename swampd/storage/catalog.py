@@ -85,8 +85,8 @@ def catalog_path(repo_root: str) -> str:
 
 def catalog_row(namespace: str, type_normalized: str, model_id: str, metadata: dict[str, Any]) -> tuple[Any, ...]:
     """The row swamp's `catalogUpsert` builds from a version's metadata (`Data`)."""
-    tags = metadata.get("tags") if isinstance(metadata.get("tags"), dict) else {}
-    owner = metadata.get("ownerDefinition") if isinstance(metadata.get("ownerDefinition"), dict) else {}
+    tags: dict[str, Any] = metadata["tags"] if isinstance(metadata.get("tags"), dict) else {}
+    owner: dict[str, Any] = metadata["ownerDefinition"] if isinstance(metadata.get("ownerDefinition"), dict) else {}
     row = {
         "namespace": namespace, "type_normalized": type_normalized, "model_id": model_id,
         "data_name": metadata["name"], "id": metadata["id"], "version": metadata["version"], "is_latest": 1,

@@ -14,8 +14,8 @@ import yaml
 from swampd.errors import InvalidParams
 from swampd.storage.base import Blob, StoreDown
 from swampd.storage.data import DataService
-from swampd.storage.layout import DataRef, load_metadata
-from swampd.storage.repos import RepoHandle, looks_like_uuid, resolve_model_id, store_id
+from swampd.storage.layout import DataRef, load_metadata, looks_like_uuid
+from swampd.storage.repos import RepoHandle, resolve_model_id, store_id
 from swampd.storage.stats import TOPIC
 from swampd.workers import run_sync
 

@@ -336,6 +336,7 @@ class DataService:
             etag = entry.meta.get("etag") if entry is not None else None
             checked_at = time.monotonic()
             raw: Blob | None = None
+            got: Blob | object | None
             try:
                 if entry is None and with_raw:
                     got, raw = await self._backend(handle, self._read_version, handle.store, ref, version)
@@ -640,7 +641,7 @@ class DataService:
             if existing.get("lifecycle") == "deleted" and isinstance(renamed, str) and renamed:
                 current = DataRef.of(ref.type, ref.model_id, renamed)
                 continue
-            theirs = existing.get("ownerDefinition") if isinstance(existing.get("ownerDefinition"), dict) else {}
+            theirs = existing["ownerDefinition"] if isinstance(existing.get("ownerDefinition"), dict) else {}
             self._refuse_other_owner(ref, theirs, owner)
             return
 

@@ -82,7 +82,7 @@ class FilesystemStore:
         except (NotADirectoryError, IsADirectoryError):
             return None
         except OSError as exc:
-            raise StoreDown(f"cannot read {path} ({errno.errorcode.get(exc.errno, 'error')})") from None
+            raise StoreDown(f"cannot read {path} ({errno.errorcode.get(exc.errno or 0, 'error')})") from None
         try:
             st = os.fstat(fd)
             etag = _etag(st)
@@ -222,7 +222,7 @@ class FilesystemStore:
             self._check_root()
             return []
         except OSError as exc:
-            raise StoreDown(f"cannot list {prefix} ({errno.errorcode.get(exc.errno, 'error')})") from None
+            raise StoreDown(f"cannot list {prefix} ({errno.errorcode.get(exc.errno or 0, 'error')})") from None
 
     def delete(self, path: str) -> bool:
         try:
@@ -231,7 +231,7 @@ class FilesystemStore:
         except FileNotFoundError:
             return False
         except OSError as exc:
-            raise StoreDown(f"cannot delete {path} ({errno.errorcode.get(exc.errno, 'error')})") from None
+            raise StoreDown(f"cannot delete {path} ({errno.errorcode.get(exc.errno or 0, 'error')})") from None
 
     def remove_dir(self, path: str) -> None:
         """Drop an empty version dir (a claim whose write failed)."""

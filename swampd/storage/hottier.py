@@ -29,13 +29,14 @@ from swampd.errors import BackendUnavailable, InvalidInput
 POLICIES = ("least-recently-stored", "least-recently-used", "least-frequently-used", "none")
 
 
-class BytesDisk(diskcache.Disk):
+class BytesDisk(diskcache.Disk):  # type: ignore[misc]  # diskcache ships no types
     """A diskcache Disk that stores `str` keys and `bytes` values only and never unpickles."""
 
     def put(self, key: Any) -> tuple[Any, bool]:
         if type(key) is not str:
             raise TypeError("hot-tier keys are str")
-        return super().put(key)
+        stored: tuple[Any, bool] = super().put(key)
+        return stored
 
     def get(self, key: Any, raw: bool) -> Any:
         if not raw:
@@ -173,7 +174,8 @@ class HotTier:
             return None
         if not isinstance(handle, bytes):
             handle.close()
-        return orjson.loads(tag)
+        meta: dict[str, Any] = orjson.loads(tag)
+        return meta
 
     def set(self, key: str, value: bytes, meta: dict[str, Any]) -> None:
         meta = {**meta, "stored": time.time(), "size": len(value)}
@@ -216,7 +218,7 @@ class HotTier:
         with self._memory_lock:
             self._memory.clear()
             self._memory_bytes = 0
-        count = self._cache.clear()
+        count: int = self._cache.clear()
         self.explicit_deletes += count
         return count
 

@@ -235,7 +235,11 @@ class _PlainLoader(yaml.SafeLoader):
     """Safe YAML where timestamps stay strings (swamp's `createdAt` round-trips as written)."""
 
 
-_PlainLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+def _timestamp_as_str(loader: _PlainLoader, node: yaml.Node) -> str:
+    return loader.construct_yaml_str(node)
+
+
+_PlainLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_str)
 
 
 def load_metadata(content: bytes) -> dict[str, Any]:

@@ -11,6 +11,7 @@ other's and swamp's writes at once.
 
 from __future__ import annotations
 
+import builtins
 import logging
 import threading
 import uuid
@@ -300,8 +301,8 @@ class PostgresStore:
         return self._list(lambda sql, args: self._run("list", lambda c: c.execute(sql, args).fetchall()),
                           prefix, recursive)
 
-    def _list(self, query: Callable[[str, tuple[Any, ...]], list[tuple[str]]], prefix: str,
-              recursive: bool) -> list[str]:
+    def _list(self, query: Callable[[str, tuple[Any, ...]], builtins.list[tuple[str]]], prefix: str,
+              recursive: bool) -> builtins.list[str]:
         base = prefix.strip("/")
         full = self._path(base) + "/" if base else self._prefix
         out: set[str] = set()

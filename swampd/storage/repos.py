@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import errno
 import hashlib
 import logging
@@ -224,14 +225,14 @@ class RepoRegistry:
                 out.append({"name": name, "path": self._entries[name]["path"], "error": error})
         return out
 
-    def opened(self) -> list[RepoHandle]:
+    def opened(self) -> builtins.list[RepoHandle]:
         """The repos whose datastores are open already (no I/O)."""
         return list(self._handles.values())
 
-    def handles(self) -> list[RepoHandle]:
+    def handles(self) -> builtins.list[RepoHandle]:
         return [self.get(n) for n in sorted(self._entries)]
 
-    def stores(self) -> list[ObjectStore]:
+    def stores(self) -> builtins.list[ObjectStore]:
         return list(self._stores.values())
 
     def close(self) -> None:

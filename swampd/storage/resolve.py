@@ -90,8 +90,9 @@ def _from_block(block: dict[str, Any], repo_dir: str, env: Mapping[str, str]) ->
         return DatastoreSpec("filesystem", path=expand_path(path, repo_dir, env), namespace=namespace,
                              source="yaml")
     if kind == "s3":  # legacy: top-level bucket/prefix/region/endpoint/forcePathStyle
-        config = {k: block[k] for k in ("bucket", "prefix", "region", "endpoint", "forcePathStyle") if k in block}
-        return DatastoreSpec(S3_TYPE, config=config, namespace=namespace, source="yaml")
+        legacy: dict[str, Any] = {k: block[k] for k in ("bucket", "prefix", "region", "endpoint", "forcePathStyle")
+                                  if k in block}
+        return DatastoreSpec(S3_TYPE, config=legacy, namespace=namespace, source="yaml")
     config = block.get("config") or {}
     if not isinstance(config, dict):
         raise InvalidInput(".swamp.yaml datastore config must be a mapping")

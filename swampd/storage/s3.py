@@ -6,6 +6,7 @@ push does, so every swamp client pulls them; the index is also the change signal
 
 from __future__ import annotations
 
+import builtins
 import threading
 import time
 from dataclasses import dataclass
@@ -179,7 +180,8 @@ class S3Store:
             )
         except ClientError as exc:
             raise StoreDown(f"put {path}: s3 error {self._code(exc)}") from None
-        return resp.get("ETag", "")
+        etag: str = resp.get("ETag", "")
+        return etag
 
     def create(self, path: str, data: bytes) -> bool:
         """`PutObject` with `If-None-Match: *` (how S3Lock takes a lock)."""
@@ -262,7 +264,7 @@ class S3Store:
     def writer(self) -> Writer:
         return JournalWriter(self, digest=True)
 
-    def publish(self, written: dict[str, tuple[int, str] | None], listed: dict[str, list[str]]) -> None:
+    def publish(self, written: dict[str, tuple[int, str] | None], listed: dict[str, builtins.list[str]]) -> None:
         """Publish a version write to swamp's index, as the extension's `commitPush` does, under
         swamp's global lock. Version dirs of the same data name that are in the bucket but not
         in the index (a write of ours killed before this step) are published with it."""

@@ -29,6 +29,7 @@ from typing import Any
 
 from swampd.errors import BackendUnavailable, InvalidInput
 from swampd.vault import envelope
+from swampd.vault.envelope import Envelope
 
 _OPENSSH_MAGIC = b"openssh-key-v1\0"
 
@@ -195,7 +196,7 @@ class KeyCache:
             cached = self._envelopes.get(path)
         return cached[1] if cached is not None and cached[0] == sig else None
 
-    def keep_envelope(self, path: str, sig: tuple[int, int, int], env: envelope.Envelope) -> None:
+    def keep_envelope(self, path: str, sig: tuple[int, int, int], env: Envelope) -> None:
         with self._lock:
             self._envelopes[path] = (sig, env)
             self._envelopes.move_to_end(path)

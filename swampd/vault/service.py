@@ -396,6 +396,7 @@ class VaultService:
         """Metadata of a secret; its value only with `reveal` (audited unless `audit` is false: the
         `swamp` front reading a vault swamp itself would not audit reads of)."""
         validate_key(key)
+        target: Target | None
         if not reveal:
             target = await self.resolve(vault, repo)
             meta = await self._run(target, self._describe_key, target, key)
@@ -422,11 +423,12 @@ class VaultService:
                 return resolved, resolved.backend.get(key), resolved.backend.get_refresh_hook(key)
 
             if repo is None and (vault is None or vault == self.host.name):
-                target, value, hook = await self._run(self._host_target(), read)
+                found, stored, hook = await self._run(self._host_target(), read)
             else:
-                target, value, hook = await anyio.to_thread.run_sync(read)
+                found, stored, hook = await anyio.to_thread.run_sync(read)
+            target, value = found, stored
             if hook is not None and hook_is_stale(hook):
-                value = await self._refresh(target, key, value, caller)
+                value = await self._refresh(found, key, stored, caller)
         assert target is not None
         if audit:
             self._audit_now(target, "get", key, caller)
@@ -687,7 +689,7 @@ class VaultService:
             if repo is None:
                 trails.append((None, self.host_audit))
             trails.extend((r, AuditTrail(os.path.join(r, ".swamp", "audit"))) for r in self._repo_roots(repo))
-            out = []
+            out: list[dict[str, Any]] = []
             for root, trail in trails:
                 found = trail.read(start, end, vault=vault, key=key, action=action)
                 out.extend({**e, "repo": root} for e in found)

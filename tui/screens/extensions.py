@@ -58,7 +58,7 @@ class ExtensionsPane(Pane):
             names = [n for group in types.values() if isinstance(group, list) for n in group]
         else:
             names = list(types) if isinstance(types, list) else []
-        linked = entry.get("linked_projects") if isinstance(entry.get("linked_projects"), list) else []
+        linked: list[Any] = entry["linked_projects"] if isinstance(entry.get("linked_projects"), list) else []
         verify = self.verified.get(key, "not checked")
         tone = "ok" if verify == "ok" else "bad" if verify.startswith("DRIFT") else "muted"
         return (rec.text(entry.get("name"), "-"), rec.text(entry.get("version"), "-"),

@@ -64,7 +64,7 @@ class FleetPane(Pane):
             version += f" (p{rec.integer(host.get('protocol'))})"
         rtt = rec.number(host.get("rtt_ms"))
         seen = rec.number(host.get("last_seen"))
-        labels = host.get("labels") if isinstance(host.get("labels"), list) else []
+        labels: list[Any] = host["labels"] if isinstance(host.get("labels"), list) else []
         return (rec.text(host.get("name")), rec.text(host.get("kind"), "-"),
                 rec.text(host.get("destination")) or rec.text(host.get("url"), "-"),
                 ", ".join(map(str, labels)) or "-",

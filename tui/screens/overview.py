@@ -229,8 +229,7 @@ class OverviewPane(Pane, can_focus=True):
         self.kpis["hit-window"] = fmt.ratio(ratio) if ratio is not None else "no reads"
         self._draw_kpis()
         hits = [(rec.number(p.get("t")) or now) - now for p in points]
-        hit_values = [None if rec.number(p.get("hit_ratio")) is None else 100 * rec.number(p.get("hit_ratio"))
-                      for p in points]
+        hit_values = [None if (r := rec.number(p.get("hit_ratio"))) is None else 100 * r for p in points]
         rps_values = [rec.number(p.get("requests_per_s")) for p in points]
         reads = sum(rec.integer(p.get("reads")) for p in points)
         hit_note = "" if reads else ": no cache reads in this window"

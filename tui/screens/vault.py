@@ -49,6 +49,9 @@ class VaultPane(Pane):
         yield Static("", id="vault-summary", classes="box")
         yield LiveTable(COLUMNS, id="vault-table", order=lambda k, r: k)
 
+    def table(self) -> LiveTable:
+        return self.query_one("#vault-table", LiveTable)
+
     def show(self, results: Results) -> None:
         if self.unavailable(results):
             return

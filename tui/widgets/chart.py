@@ -15,7 +15,8 @@ from textual_plotext import PlotextPlot
 Point = tuple[float, float | None]
 """(seconds before now, value or None)."""
 
-TICKS = {60: [-60, -45, -30, -15, 0], 900: [-900, -600, -300, 0], 3600: [-3600, -2700, -1800, -900, 0]}
+TICKS: dict[int, list[float]] = {60: [-60, -45, -30, -15, 0], 900: [-900, -600, -300, 0],
+                                 3600: [-3600, -2700, -1800, -900, 0]}
 
 
 def tick_label(seconds: float) -> str:

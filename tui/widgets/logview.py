@@ -63,7 +63,7 @@ class LogScreen(Screen[None]):
         self.following = False
         self._head()
 
-    def action_toggle(self, what: str) -> None:
+    async def action_toggle(self, what: str) -> None:  # DOMNode's own is async: an override must be too
         setattr(self, what, not getattr(self, what))
         if what == "autoscroll" and self.autoscroll:
             self.query_one(RichLog).scroll_end(animate=False)

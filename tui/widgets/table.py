@@ -181,7 +181,8 @@ class LiveTable(DataTable[Any]):
         self._apply()
 
     def visible_keys(self) -> list[str]:
-        return [str(self._row_locations.get_key(i).value) for i in range(self.row_count)]
+        keys = (self._row_locations.get_key(i) for i in range(self.row_count))
+        return [str(k.value) for k in keys if k is not None]
 
     def cursor_key(self) -> str | None:
         if not self.row_count:
@@ -254,7 +255,7 @@ class LiveTable(DataTable[Any]):
             self._styles[tone] = style
         return style
 
-    def _render(self, cell: Cell) -> Text:
+    def _cell_text(self, cell: Cell) -> Text:  # not `_render`: that is Widget's own
         return Text(cell.text, style=self._style(cell.tone), no_wrap=True, overflow="ellipsis", end="")
 
     # -- width ----------------------------------------------------------------------------------
@@ -394,7 +395,7 @@ class LiveTable(DataTable[Any]):
         return self.filter_text in key.lower() or any(self.filter_text in c.text.lower() for c in row)
 
     def _shown_cells(self, cells: tuple[Cell, ...]) -> list[Text]:
-        return [self._render(cells[self._index[c.key]]) for c in self._visible]
+        return [self._cell_text(cells[self._index[c.key]]) for c in self._visible]
 
     def _apply(self) -> None:
         if not self._visible:
@@ -448,7 +449,7 @@ class LiveTable(DataTable[Any]):
         if self.sort_by is None:
             return False
         i = self._index[self.sort_by]
-        return old[i].sort_value != row[i].sort_value
+        return bool(old[i].sort_value != row[i].sort_value)
 
     def _update(self, key: str, old: tuple[Cell, ...], row: tuple[Cell, ...]) -> None:
         for col in self._visible:
@@ -460,7 +461,7 @@ class LiveTable(DataTable[Any]):
 
     def _set_cell(self, key: str, column: str, cell: Cell) -> None:
         try:
-            self.update_cell(key, column, self._render(cell), update_width=False)
+            self.update_cell(key, column, self._cell_text(cell), update_width=False)
         except (CellDoesNotExist, RowDoesNotExist):
             pass
 
