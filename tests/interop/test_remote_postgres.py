@@ -37,6 +37,7 @@ def swampd(swampd_home: Path, daemon_env: dict[str, str]) -> Iterator[DaemonProc
     yield from signal_only_daemon(swampd_home, daemon_env)
 
 
+@pytest.mark.timeout(480)  # one story of ~30 real swamp calls (~1.3 s each, several times that under load)
 def test_swamp_and_swampd_share_a_postgres_datastore(real_swamp: RealSwamp, pg_up: Any, swampd: Any,
                                                      tmp_path: Path) -> None:
     schema = f"interop_{uuid.uuid4().hex[:8]}"

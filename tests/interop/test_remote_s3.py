@@ -46,6 +46,7 @@ def _object(server: Any, bucket: str, key: str) -> Any:
     return json.loads(server.client().get_object(Bucket=bucket, Key=f"team/{key}")["Body"].read())
 
 
+@pytest.mark.timeout(480)  # one story of ~30 real swamp calls (~1.3 s each, several times that under load)
 def test_swamp_and_swampd_share_an_s3_datastore(real_swamp: RealSwamp, moto_up: Any, swampd: Any,
                                                 tmp_path: Path) -> None:
     bucket = f"interop-{uuid.uuid4().hex[:10]}"
