@@ -13,7 +13,7 @@ import yaml
 
 from swampd.errors import InvalidParams
 from swampd.storage.base import Blob, StoreDown
-from swampd.storage.data import DataService
+from swampd.storage.data import DataService, content_matches
 from swampd.storage.layout import DataRef, load_metadata, looks_like_uuid
 from swampd.storage.repos import RepoHandle, resolve_model_id, store_id
 from swampd.storage.stats import TOPIC
@@ -88,6 +88,23 @@ class Prefetch:
         listed = store.list(self.prefix or "data", recursive=True)
         return [k for k in listed if k.endswith(("/raw", "/metadata.yaml")) and k.split("/")[-2].isdigit()]
 
+    def _belongs(self, path: str, data: bytes) -> bool:
+        """A `raw` is kept only beside the `metadata.yaml` it matches (checksum/size): the hot tier
+        serves the two together, so a raw of another write of the same number must not join them."""
+        if not path.endswith("/raw"):
+            return True
+        meta_path = path[: -len("raw")] + "metadata.yaml"
+        cached = self.data.hot.get(self.data.key(self.handle, meta_path))
+        if cached is not None:
+            return content_matches(orjson.loads(cached.value), data)
+        blob = self.handle.store.get(meta_path)
+        if not isinstance(blob, Blob):
+            return False
+        metadata = load_metadata(blob.data)
+        self.data.hot.set(self.data.key(self.handle, meta_path), orjson.dumps(metadata),
+                          {"backend": self.handle.store.kind, "etag": blob.etag})
+        return content_matches(metadata, data)
+
     def _run(self) -> None:
         last = 0.0
         try:
@@ -105,7 +122,7 @@ class Prefetch:
                     except StoreDown:
                         self.errors += 1
                         blob = None
-                    if isinstance(blob, Blob):
+                    if isinstance(blob, Blob) and self._belongs(path, blob.data):
                         value = orjson.dumps(load_metadata(blob.data)) if path.endswith(".yaml") else blob.data
                         self.data.hot.set(key, value, {"backend": self.handle.store.kind, "etag": blob.etag})
                         self.fetched += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import errno
+import hashlib
 import logging
 import sqlite3
 import threading
@@ -43,6 +44,8 @@ from swampd.storage.stats import CacheStats, Publish
 from swampd.workers import run_sync
 
 T = TypeVar("T")
+MAX_READ_ATTEMPTS = 3
+"""Reads of a version whose `raw` and `metadata.yaml` disagree, before giving up."""
 MAX_RENAME_HOPS = 5
 CHECKED_LIMIT = 200_000
 log = logging.getLogger(__name__)
@@ -121,6 +124,20 @@ class _OwnerMemo:
 def _identity(metadata: dict[str, Any]) -> tuple[Any, ...]:
     """What tells one version from another written under the same number."""
     return tuple(metadata.get(k) for k in ("id", "version", "createdAt", "size", "checksum"))
+
+
+def content_matches(metadata: dict[str, Any], content: bytes) -> bool:
+    """Whether `content` is what the version's `metadata.yaml` describes: its sha256 `checksum`, or its
+    `size` where swamp left no checksum (a streaming append drops it)."""
+    checksum = metadata.get("checksum")
+    if isinstance(checksum, str) and checksum:
+        return hashlib.sha256(content).hexdigest() == checksum.lower()
+    size = metadata.get("size")
+    return not isinstance(size, int) or size == len(content)
+
+
+class _ContentMismatch(Exception):
+    """A version's `raw` disagrees with its `metadata.yaml`: rewritten between the two reads."""
 
 
 def _owner_ident(owner: dict[str, Any]) -> dict[str, Any]:
@@ -370,9 +387,27 @@ class DataService:
 
     @staticmethod
     def _read_version(store: ObjectStore, ref: DataRef, version: int) -> tuple[Blob | None, Blob | None]:
-        meta = store.get(ref.metadata(version))
-        raw = store.get(ref.raw(version)) if isinstance(meta, Blob) else None
-        return (meta if isinstance(meta, Blob) else None, raw if isinstance(raw, Blob) else None)
+        """`metadata.yaml` and `raw`, read again until they agree (swamp rewriting the version between
+        the two reads would pair one write's metadata with another's content); `raw` is left out
+        when they never do (`_content` reads it on its own and checks it again)."""
+        meta: object = None
+        for _ in range(MAX_READ_ATTEMPTS):
+            meta = store.get(ref.metadata(version))
+            if not isinstance(meta, Blob):
+                return None, None
+            raw = store.get(ref.raw(version))
+            if not isinstance(raw, Blob):
+                return meta, None
+            if content_matches(load_metadata(meta.data), raw.data):
+                return meta, raw
+        return (meta if isinstance(meta, Blob) else None), None
+
+    @staticmethod
+    def _read_raw(store: ObjectStore, ref: DataRef, version: int, metadata: dict[str, Any]) -> Blob | None:
+        blob = store.get(ref.raw(version))
+        if isinstance(blob, Blob) and not content_matches(metadata, blob.data):
+            raise _ContentMismatch
+        return blob if isinstance(blob, Blob) else None
 
     def _forget_version(self, handle: RepoHandle, ref: DataRef, version: int) -> None:
         for path in (ref.metadata(version), ref.raw(version)):
@@ -401,7 +436,7 @@ class DataService:
             found = from_hot()
             if found is not None:
                 return (*found, True)
-            blob = await self._backend(handle, handle.store.get, ref.raw(version))
+            blob = await self._backend(handle, self._read_raw, handle.store, ref, version, metadata)
             if not isinstance(blob, Blob):
                 raise NotFound(f"version {version} of {ref.name} does not exist", repo=handle.name)
             await self._remember([(rkey, blob.data, {"backend": handle.store.kind, "etag": blob.etag})])
@@ -444,11 +479,24 @@ class DataService:
         ref = await self._ref(handle, model_type, model, name)
         if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
             raise InvalidParams("version must be an integer >= 1")
-        ref, resolved, metadata, meta_cached, stale = await self._resolve(handle, ref, version, with_raw=True)
-        if path_above is not None and not as_path:
-            size = metadata.get("size")
-            as_path = isinstance(size, int) and size >= path_above
-        content, path, raw_cached = await self._content(handle, ref, resolved, metadata, want_path=as_path)
+        asked = ref
+        for _ in range(MAX_READ_ATTEMPTS):
+            ref, resolved, metadata, meta_cached, stale = await self._resolve(handle, asked, version, with_raw=True)
+            want_path = as_path
+            if path_above is not None and not as_path:
+                size = metadata.get("size")
+                want_path = isinstance(size, int) and size >= path_above
+            try:
+                content, path, raw_cached = await self._content(handle, ref, resolved, metadata, want_path=want_path)
+                break
+            except _ContentMismatch:  # the metadata we hold is not the version's any more: ask again
+                await run_sync(self._forget_version, handle, ref, resolved)
+                self._invalidate(handle.store_id, ref.metadata(resolved))
+                self._invalidate(handle.store_id, ref.latest)
+        else:
+            raise BackendUnavailable(f"version {resolved} of {ref.name} in repo {handle.name}: its content does not "
+                                     "match its metadata.yaml (checksum): it is being rewritten, or damaged",
+                                     backend=handle.store.kind, repo=handle.name)
         cached = meta_cached and raw_cached
         kind = handle.store.kind
         item = self.key(handle, ref.version_dir(resolved))

@@ -43,18 +43,23 @@ def _write(path: Path, data: bytes | str) -> None:
     path.write_bytes(data.encode() if isinstance(data, str) else data)
 
 
-def build_swamp_repo(repo: Path) -> Path:
-    """A repo as swamp writes it, from the spec (not by swampd)."""
+def _metadata(raw: bytes, *, name: str = "result", version: int = 1) -> str:
+    """METADATA_V1 for `raw` as swamp's save writes it: its size and sha256 checksum."""
     import hashlib
 
+    return (METADATA_V1.replace('"result"', f'"{name}"').replace("version: 1", f"version: {version}")
+            .replace("size: 27", f"size: {len(raw)}").format(checksum=hashlib.sha256(raw).hexdigest()))
+
+
+def build_swamp_repo(repo: Path) -> Path:
+    """A repo as swamp writes it, from the spec (not by swampd)."""
     repo.mkdir(parents=True, exist_ok=True)
     write_marker(repo, None)
     _write(repo / "models" / "command" / "shell" / "hello.yaml", f'id: "{MODEL}"\nname: "hello"\n')
     name_dir = repo / ".swamp" / "data" / "command" / "shell" / MODEL / "result"
     for version, raw in ((1, b'{"stdout":"hi","exitCode":0}'), (2, b'{"stdout":"yo","exitCode":0}')):
-        meta = METADATA_V1.replace("version: 1", f"version: {version}").replace("size: 27", f"size: {len(raw)}")
         _write(name_dir / str(version) / "raw", raw)
-        _write(name_dir / str(version) / "metadata.yaml", meta.format(checksum=hashlib.sha256(raw).hexdigest()))
+        _write(name_dir / str(version) / "metadata.yaml", _metadata(raw, version=version))
     _write(name_dir / "latest", "2")
     _write(name_dir / "1" / ".0b6f5a0e-2222.tmp", b"partial")  # a writer's temp file: ignored
     _write(repo / ".swamp" / "data" / "command" / "shell" / MODEL / ".lock", '{"holder":"u@h"}')
@@ -62,18 +67,18 @@ def build_swamp_repo(repo: Path) -> Path:
     # legacy symlink latest -> "1/"
     legacy = name_dir.parent / "legacy"
     _write(legacy / "1" / "raw", b"old")
-    _write(legacy / "1" / "metadata.yaml", METADATA_V1.replace('"result"', '"legacy"').format(checksum="x"))
+    _write(legacy / "1" / "metadata.yaml", _metadata(b"old", name="legacy"))
     os.symlink("1/", legacy / "latest")
     # no latest at all: highest numeric version dir that has metadata.yaml
     nolatest = name_dir.parent / "nolatest"
     for version in (1, 3):
         _write(nolatest / str(version) / "raw", f"n{version}")
-        _write(nolatest / str(version) / "metadata.yaml", METADATA_V1.format(checksum="x"))
+        _write(nolatest / str(version) / "metadata.yaml", _metadata(f"n{version}".encode()))
     (nolatest / "7").mkdir()  # a claimed dir without metadata.yaml is not a version
     # a rename tombstone: old name -> new name
     old = name_dir.parent / "oldname"
     _write(old / "1" / "raw", b'{"renamedTo":"result"}')
-    tombstone = METADATA_V1.format(checksum="x") + 'lifecycle: "deleted"\nrenamedTo: "result"\n'
+    tombstone = _metadata(b'{"renamedTo":"result"}') + 'lifecycle: "deleted"\nrenamedTo: "result"\n'
     _write(old / "1" / "metadata.yaml", tombstone)
     _write(old / "latest", "1")
     return repo
