@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -54,6 +55,21 @@ def swamp_json(swamp: RealSwamp, *args: str, cwd: Path) -> Any:
             except ValueError:
                 continue
     raise AssertionError(f"swamp {' '.join(args)} printed no JSON: {out[:500]!r}")
+
+
+def a_fresh_clone_sees_the_notes(swamp: RealSwamp, repo: Path, workdir: Path) -> None:
+    """A teammate's fresh clone (the repo's files without `.swamp/`, a swamp home of its own: an empty
+    local cache) pulls swampd's two `note` versions like any other: `data list`, and `data query`
+    over swamp's catalog, rebuilt from the pulled files (it answers the latest version)."""
+    clone = workdir / "clone"
+    shutil.copytree(repo, clone, ignore=shutil.ignore_patterns(".swamp"))
+    (workdir / "teammate-home").mkdir()
+    teammate = RealSwamp(swamp.executable, workdir / "teammate-home")
+    swamp_json(teammate, "datastore", "sync", "--pull", cwd=clone)
+    groups = swamp_json(teammate, "data", "list", "hello", cwd=clone)["groups"]
+    assert {i["name"]: i["version"] for g in groups for i in g["items"]}.get("note") == 2, groups
+    found = swamp_json(teammate, "data", "query", 'modelName == "hello" && name == "note"', cwd=clone)["results"]
+    assert [(r["version"], r["isLatest"], r["size"], r["contentType"]) for r in found] == [(2, True, 3, "text/plain")]
 
 
 def set_run(repo: Path, run: str) -> None:

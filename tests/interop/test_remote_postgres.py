@@ -20,6 +20,7 @@ from tests.conftest import DaemonProcess, RealSwamp
 
 from .remote import (
     SHELL,
+    a_fresh_clone_sees_the_notes,
     model_id,
     signal_only_daemon,
     swamp_and_swampd_write_one_name,
@@ -66,6 +67,7 @@ def test_swamp_and_swampd_share_a_postgres_datastore(real_swamp: RealSwamp, pg_u
     assert [v["version"] for v in listed] == [2, 1]
     groups = swamp_json(real_swamp, "data", "list", "hello", cwd=repo)["groups"]
     assert {i["name"]: i["version"] for g in groups for i in g["items"]} == {"note": 2}
+    a_fresh_clone_sees_the_notes(real_swamp, repo, tmp_path)
 
     # swamp writes (two method runs) -> swampd reads them (only NOTIFY can tell this daemon: it
     # trusts a pointer for an hour while the signal is live)

@@ -19,6 +19,7 @@ from tests.conftest import DaemonProcess, RealSwamp
 
 from .remote import (
     SHELL,
+    a_fresh_clone_sees_the_notes,
     model_id,
     signal_only_daemon,
     swamp_and_swampd_write_one_name,
@@ -79,6 +80,7 @@ def test_swamp_and_swampd_share_an_s3_datastore(real_swamp: RealSwamp, moto_up: 
     assert (pulled["version"], pulled["content"]) == (2, "two")
     listed = swamp_json(real_swamp, "data", "versions", "hello", "note", cwd=repo)["versions"]
     assert [v["version"] for v in listed] == [2, 1]
+    a_fresh_clone_sees_the_notes(real_swamp, repo, tmp_path)
 
     # swamp deletes a version and renames a name -> swampd stops serving them (only the index
     # watcher can tell it: this daemon trusts a pointer for an hour while the signal is live)
