@@ -136,8 +136,9 @@ def content_matches(metadata: dict[str, Any], content: bytes) -> bool:
     return not isinstance(size, int) or size == len(content)
 
 
-class _ContentMismatch(Exception):
-    """A version's `raw` disagrees with its `metadata.yaml`: rewritten between the two reads."""
+class _ContentMismatch(BackendUnavailable):
+    """A version's `raw` disagrees with its `metadata.yaml`: rewritten between the two reads. A
+    SwampdError, so the fan-out coordinator hands it to every waiter as itself (`get` reads again)."""
 
 
 def _owner_ident(owner: dict[str, Any]) -> dict[str, Any]:
@@ -406,7 +407,7 @@ class DataService:
     def _read_raw(store: ObjectStore, ref: DataRef, version: int, metadata: dict[str, Any]) -> Blob | None:
         blob = store.get(ref.raw(version))
         if isinstance(blob, Blob) and not content_matches(metadata, blob.data):
-            raise _ContentMismatch
+            raise _ContentMismatch(f"{ref.raw(version)} does not match its metadata.yaml")
         return blob if isinstance(blob, Blob) else None
 
     def _forget_version(self, handle: RepoHandle, ref: DataRef, version: int) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from swampd.fanout import Coalescer
 from swampd.storage.control import Prefetch
 from swampd.storage.data import content_matches
 from swampd.storage.layout import DataRef, dump_metadata
@@ -45,11 +46,17 @@ async def _rewrite_version_two(writer: object, repo: str) -> bytes:
 
 @pytest.mark.parametrize("backend", ["filesystem", pytest.param("s3", marks=pytest.mark.s3),
                                      pytest.param("postgres", marks=pytest.mark.postgres)])
-async def test_content_is_never_served_with_another_writes_metadata(backend: str, repos_factory: RepoFactory,
-                                                                   workdir: Path, events: Events) -> None:
+@pytest.mark.parametrize("fanout", [False, True], ids=["key-locks", "fanout"])
+async def test_content_is_never_served_with_another_writes_metadata(backend: str, fanout: bool,
+                                                                   repos_factory: RepoFactory, workdir: Path,
+                                                                   events: Events) -> None:
+    """With the daemon's fan-out coordinator too (what a failed shared read raises reaches the reader)."""
     repo = str(repos_factory.make(backend))
     writer = make_service(workdir, events, sub="w")
-    reader = make_service(workdir, events, sub="r", staleness=3600, signal_staleness=3600)
+    coalescer = Coalescer(events) if fanout else None
+    if coalescer is not None:
+        await coalescer.start()
+    reader = make_service(workdir, events, sub="r", staleness=3600, signal_staleness=3600, coalescer=coalescer)
     try:
         for text in (b"one", b"two"):
             await writer.put(repo, "t", MODEL, "x", text, content_type="text/plain")
@@ -75,3 +82,5 @@ async def test_content_is_never_served_with_another_writes_metadata(backend: str
     finally:
         reader.close()
         writer.close()
+        if coalescer is not None:
+            await coalescer.aclose()
