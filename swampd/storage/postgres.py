@@ -6,7 +6,8 @@ transaction that also stamps `sync_state` (`commit_seq`, `last_pushed_at`), or s
 would skip it; deletes are tombstones. Locks are rows of `{schema}.locks` (`postgres_lock`).
 A trigger swampd adds to `{schema}.files` NOTIFYs every change (swamp's pushes included): a
 listener thread invalidates entries, so daemons on several hosts sharing the database see each
-other's and swamp's writes at once.
+other's and swamp's writes at once. A role that may not add the trigger polls the extension's own
+watermark (`sync_state.commit_seq`) on the same connection instead.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import builtins
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -159,6 +161,11 @@ class PostgresStore:
         self._listen_thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._listening = False
+        self._interval = 1.0
+        self._watermark_live = False
+        self._own_seqs: set[int] = set()
+        """`commit_seq` values of this store's own writes (kept only while it polls the watermark)."""
+        self._own_lock = threading.Lock()
         s = self.schema
         self._sql_get = (f"SELECT hash, CASE WHEN hash = %s THEN NULL ELSE content END FROM {s}.files "
                          f"WHERE path = %s AND deleted_at IS NULL")
@@ -167,7 +174,8 @@ class PostgresStore:
 
     @property
     def has_change_signal(self) -> bool:
-        return self._listening and self._trigger
+        """NOTIFY from swampd's trigger, or (a role that may not add it) the extension's own watermark."""
+        return self._listening and (self._trigger or self._watermark_live)
 
     # -- connections -----------------------------------------------------------------------
 
@@ -333,6 +341,7 @@ class PostgresStore:
 
     def set_listener(self, listener: ChangeListener | None, *, interval: float = 1.0) -> None:
         self._listener = listener
+        self._interval = max(0.2, interval)
         if listener is not None and self._listen_thread is None:
             self._stop.clear()
             self._listen_thread = threading.Thread(target=self._listen_loop, name="swampd-pg-listen", daemon=True)
@@ -347,15 +356,43 @@ class PostgresStore:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._listening = True
                     self._emit("*")  # anything may have changed while we were not listening
+                    seen: int | None = None
+                    polled = 0.0
                     while not self._stop.is_set():
-                        for note in conn.notifies(timeout=0.5):
+                        for note in conn.notifies(timeout=min(0.5, self._interval)):
                             self._notice(note.payload)
+                        if self._ready and not self._trigger and time.monotonic() - polled >= self._interval:
+                            polled = time.monotonic()
+                            seen = self._poll_watermark(conn, seen)
             except psycopg.Error:
                 pass
+            self._watermark_live = False
             if self._listening:
                 self._listening = False
                 self._emit("*")
             self._stop.wait(0.5)
+
+    def _poll_watermark(self, conn: Any, seen: int | None) -> int:
+        """Without the trigger: the extension's own watermark, `sync_state.commit_seq`, which every push
+        (swamp's and swampd's) moves in its transaction. A move that is not all this store's own writes
+        drops every pointer (`*`): which paths changed is not known, only that something did."""
+        row = conn.execute(f"SELECT value FROM {self.schema}.sync_state WHERE key = 'commit_seq'").fetchone()
+        now = int(row[0]) if row is not None and isinstance(row[0], (int, float)) else 0
+        if seen is not None and now != seen:
+            steps = set(range(seen + 1, now + 1))
+            with self._own_lock:
+                ours = bool(steps) and steps <= self._own_seqs
+                self._own_seqs = {n for n in self._own_seqs if n > now}
+            if not ours:
+                self._emit("*")
+        self._watermark_live = True
+        return now
+
+    def wrote(self, seq: int) -> None:
+        """A write of this store's committed with `seq`: the watermark poll need not report it."""
+        if not self._trigger:
+            with self._own_lock:
+                self._own_seqs.add(seq)
 
     def _notice(self, payload: str) -> None:
         schema, writer, path = (payload.split("\t", 2) + ["", ""])[:3]
@@ -463,12 +500,16 @@ class PostgresWriter:
     def commit(self) -> None:
         if self._done:
             return
+        seq: int | None = None
         if self._conn is not None and self.paths:
             self._execute("commit", f"UPDATE {self.schema}.files SET updated_at = clock_timestamp() "
                                     f"WHERE path = ANY(%s)", (self.paths,))
             self._execute("commit", STAMP.format(s=self.schema))
+            seq = int(self._execute("commit", f"SELECT currval('{self.schema}.commit_seq')").fetchone()[0])
         if self._conn is not None:
             self._commit()
+        if seq is not None:
+            self.store.wrote(seq)
         self._release()
 
     def _commit(self) -> None:
@@ -531,6 +572,7 @@ def ensure_schema(conn: Any, schema: str) -> bool:
                 conn.execute(NOTIFY_FUNCTION.format(s=schema))
                 conn.execute(NOTIFY_TRIGGER.format(s=schema))
     except psycopg.errors.InsufficientPrivilege:
-        log.warning("no change trigger on %s.files (not its owner): pointers are revalidated by polling", schema)
+        log.warning("no change trigger on %s.files (not its owner): the change signal polls sync_state.commit_seq",
+                    schema)
         return False
     return True

@@ -10,6 +10,7 @@ from typing import Any
 import anyio
 import psycopg
 import pytest
+import yaml
 
 from swampd.errors import InvalidInput
 from swampd.storage.postgres import PostgresConfig, ensure_schema
@@ -193,12 +194,14 @@ async def test_writes_wait_for_swamps_global_lock(repos_factory: RepoFactory, wo
         svc.close()
 
 
-async def test_a_role_without_the_tables_ownership_works_without_a_signal(
+async def test_a_role_without_the_tables_ownership_polls_the_watermark(
         repos_factory: RepoFactory, workdir: Path, events: Events, pg_up: Any) -> None:
     """The tables' owner created them; a role that may only read and write the rows cannot add the
-    trigger: it still reads and writes, with pointers revalidated by polling (no change signal)."""
-    repo = repos_factory.make("postgres")
-    schema = _schema_of(repo)
+    trigger: it still reads and writes, and its change signal is the extension's own watermark
+    (`sync_state.commit_seq`, polled every `staleness`): a reader that trusts its pointers for an hour
+    sees another writer's version once the watermark moves."""
+    owner_repo = repos_factory.make("postgres")
+    schema = _schema_of(owner_repo)
     role = f"rw_{schema}"
     with psycopg.connect(pg_up.dsn, autocommit=True) as conn:
         ensure_schema(conn, schema)
@@ -208,16 +211,28 @@ async def test_a_role_without_the_tables_ownership_works_without_a_signal(
         conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}")
         conn.execute(f"GRANT USAGE, SELECT, UPDATE ON SEQUENCE {schema}.commit_seq TO {role}")
     url = pg_up.url.replace("postgres://postgres@", f"postgres://{role}@")
-    store = open_store(DatastoreSpec("@webframp/postgres-datastore",
-                                     config={"connectionString": url, "schema": schema, "ssl": "disable"}))
+    role_repo = workdir / "role-repo"
+    role_repo.mkdir()
+    marker = yaml.safe_load((owner_repo / ".swamp.yaml").read_text())
+    marker["datastore"]["config"]["connectionString"] = url
+    (role_repo / ".swamp.yaml").write_text(yaml.safe_dump(marker))
+    writer = make_service(workdir, events, sub="w")
+    reader = make_service(workdir, events, sub="r", staleness=0.2, signal_staleness=3600)
     try:
-        store.set_listener(lambda path: None)
-        store.put(f"data/t/{MODEL}/x/latest", b"1")
-        assert store.get(f"data/t/{MODEL}/x/latest").data == b"1"
-        assert await _wait_until(_async(lambda: store._listening))  # LISTEN is up, yet without the trigger
-        assert store.has_change_signal is False  # nothing would be heard: no signal
+        await reader.put(str(role_repo), "t", MODEL, "x", b"1")  # the role writes: rows, stamp, no trigger
+        store = reader.repos.get(str(role_repo)).store
+        assert await _wait_until(_async(lambda: store.has_change_signal))
+        assert store._trigger is False
+        assert (await reader.get(str(role_repo), "t", MODEL, "x"))["version"] == 1
+        await writer.put(str(role_repo), "t", MODEL, "x", b"2")  # another daemon with that role: no trigger either
+
+        async def sees_two() -> bool:
+            return (await reader.get(str(role_repo), "t", MODEL, "x"))["version"] == 2
+
+        assert await _wait_until(sees_two)
     finally:
-        store.close()
+        reader.close()
+        writer.close()
 
 
 @pytest.mark.parametrize(("config", "message"), [
