@@ -21,6 +21,7 @@ import argparse
 import hashlib
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -299,6 +300,7 @@ def main() -> int:
     finally:
         moto.stop()
         pg.destroy()
+        shutil.rmtree(root, ignore_errors=True)
     trig = results["pg_push_trigger"]
     puts = results["data_put"]
     ratios = {
