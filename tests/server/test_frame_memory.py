@@ -59,8 +59,20 @@ class TestRss:
         return daemon_env
 
     def test_rounds_of_abandoned_frames_end_near_the_starting_rss(self, daemon):
-        time.sleep(0.5)  # let start-up settle before the baseline is taken
-        baseline, fds = rss_mib(daemon.pid), open_fds(daemon.pid)
+        # The baseline is taken once the daemon has served a request and its RSS holds still (a
+        # daemon still importing lazily grew 19 MiB after a 0.5 s baseline on a loaded machine).
+        daemon.call("daemon.hello")
+        for s in abandon_frames(daemon.paths.socket, 1, MiB):
+            s.close()
+        settled = [rss_mib(daemon.pid)]
+
+        def settles() -> bool:
+            time.sleep(0.5)
+            settled.append(rss_mib(daemon.pid))
+            return abs(settled[-1] - settled[-2]) < 1
+
+        wait_until(settles, timeout=30, what="the daemon's RSS to hold still")
+        baseline, fds = settled[-1], open_fds(daemon.pid)
         # Bound while frames are held: the budget, one frame, one 256 KiB read per connection, and
         # room for the allocator. Without a shared budget the round would hold 320 MiB.
         peak_bound = self.LIMIT + self.MAX_LINE + self.CONNECTIONS / 4 + 40
@@ -72,7 +84,8 @@ class TestRss:
                 s.close()
             # No other request is made: the daemon must give the memory back by itself.
             wait_until(lambda: open_fds(daemon.pid) <= fds, timeout=30, what="connections closed")
-            wait_until(lambda: rss_mib(daemon.pid) - baseline < 16, timeout=30,
+            # Not freeing the budget would leave >= 32 MiB held; the allocator keeps a little.
+            wait_until(lambda: rss_mib(daemon.pid) - baseline < 24, timeout=30,
                        what=f"RSS back near {baseline:.0f} MiB (now {rss_mib(daemon.pid):.0f})")
 
 
