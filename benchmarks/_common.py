@@ -64,9 +64,12 @@ def write_results(name: str, data: dict[str, Any], markdown: str) -> None:
 class ThrowawayDaemon:
     """A swampd in a private SWAMPD_HOME for the length of a benchmark."""
 
-    def __init__(self, extra_env: dict[str, str] | None = None, cwd: str | None = None) -> None:
+    def __init__(self, extra_env: dict[str, str] | None = None, cwd: str | None = None,
+                 argv: list[str] | None = None) -> None:
         self.cwd = cwd
         """Where the daemon runs (`python -m swampd` imports from there first)."""
+        self.argv = argv or [sys.executable, "-m", "swampd"]
+        self.name = "swampd"
         self.home = Path(tempfile.mkdtemp(prefix="sdb-", dir="/tmp"))
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("SWAMPD_")}
         self.env.update(SWAMPD_HOME=str(self.home), SWAMPD_IDLE_TIMEOUT="0", **(extra_env or {}))
@@ -76,9 +79,9 @@ class ThrowawayDaemon:
     def __enter__(self) -> ThrowawayDaemon:
         from swampd.client import Client
 
-        self.proc = subprocess.Popen([sys.executable, "-m", "swampd"], env=self.env, cwd=self.cwd,
+        self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
                 with Client(self.socket) as c:
@@ -86,7 +89,7 @@ class ThrowawayDaemon:
                 return self
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError("daemon did not start")
+        raise RuntimeError(f"daemon {self.name} did not start")
 
     def __exit__(self, *exc: object) -> None:
         if self.proc is not None:

@@ -43,30 +43,12 @@ UVLOOP_MAIN = ("import functools, anyio; anyio.run = functools.partial(anyio.run
 
 class Variant(ThrowawayDaemon):
     def __init__(self, name: str, cwd: str, *, argv: list[str] | None = None, config: str = "") -> None:
-        super().__init__(cwd=cwd)
+        super().__init__(cwd=cwd, argv=argv)
         self.name = name
-        self.argv = argv
         if config:
             path = self.home / "config.toml"
             path.write_text(config)
             self.env["SWAMPD_CONFIG"] = str(path)
-
-    def __enter__(self) -> Variant:
-        if self.argv is None:
-            return super().__enter__()  # type: ignore[return-value]
-        from swampd.client import Client
-
-        self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with Client(self.socket) as c:
-                    c.call("daemon.hello")
-                return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"daemon {self.name} did not start")
 
 
 def export_tree(ref: str, into: str) -> str:
