@@ -24,6 +24,16 @@ class Pass(Exception):
         self.reason = reason
 
 
+def scan_dir(directory: str, io_reason: str) -> list[os.DirEntry[str]]:
+    """A directory's entries, none when it does not exist; any other error passes the call on."""
+    try:
+        return list(os.scandir(directory))
+    except FileNotFoundError:
+        return []
+    except OSError:
+        raise Pass(io_reason) from None
+
+
 class Call:
     """The facts of one front call that every accelerated command needs."""
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 from swampd.front import jsyaml
-from swampd.front.call import Pass
+from swampd.front.call import Pass, scan_dir
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$")
 SCOPED_NAME = re.compile(r"^@[a-z0-9_-]+/[a-z0-9_-]+(/[a-z0-9_-]+)*$")
@@ -151,12 +151,7 @@ class DefinitionIndex:
 
     def _search(self, directory: str, segments: list[str], name: str,
                 strict: bool) -> tuple[Definition, str] | None:
-        try:
-            entries = list(os.scandir(directory))
-        except FileNotFoundError:
-            return None
-        except OSError:
-            raise Pass("definition_io") from None
+        entries = scan_dir(directory, "definition_io")
         for entry in entries:
             if entry.is_symlink():
                 raise Pass("definition_symlink")

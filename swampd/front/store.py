@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from swampd.front import jsyaml
-from swampd.front.call import Pass
+from swampd.front.call import Pass, scan_dir
 from swampd.front.definitions import UUID
 
 MAX_RENAME_DEPTH = 5
@@ -181,12 +181,7 @@ class SwampStore:
 
     @staticmethod
     def list_versions(name_dir: str) -> list[int]:
-        try:
-            entries = list(os.scandir(name_dir))
-        except FileNotFoundError:
-            return []
-        except OSError:
-            raise Pass("data_io") from None
+        entries = scan_dir(name_dir, "data_io")
         out = []
         for entry in entries:
             if not entry.is_dir(follow_symlinks=False) or entry.name == "latest":
@@ -247,12 +242,7 @@ class SwampStore:
         raise Pass("rename_chain")  # swamp warns and answers not found past five hops
 
     def find_all_for_model(self, model_dir: str) -> list[DataItem]:
-        try:
-            entries = list(os.scandir(model_dir))
-        except FileNotFoundError:
-            return []
-        except OSError:
-            raise Pass("data_io") from None
+        entries = scan_dir(model_dir, "data_io")
         seen: set[str] = set()
         out = []
         for entry in entries:

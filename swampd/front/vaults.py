@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from swampd.front import jsyaml
-from swampd.front.call import Pass
+from swampd.front.call import Pass, scan_dir
 from swampd.front.repo import Repo
 
 LOCAL = "local_encryption"
@@ -28,12 +28,7 @@ class Vault:
 
 
 def _walk(directory: str) -> list[str]:
-    try:
-        entries = list(os.scandir(directory))
-    except FileNotFoundError:
-        return []
-    except OSError:
-        raise Pass("vault_io") from None
+    entries = scan_dir(directory, "vault_io")
     out = []
     for entry in entries:
         if entry.is_symlink():
@@ -76,11 +71,6 @@ def find_vault(repo: Repo, name: str) -> Vault | None:
 
 def list_keys(vault: Vault) -> list[str]:
     """LocalEncryptionVaultProvider.list: regular files named `*.enc`, JavaScript's default sort."""
-    try:
-        entries = list(os.scandir(vault.secrets_dir))
-    except FileNotFoundError:
-        return []
-    except OSError:
-        raise Pass("vault_io") from None
+    entries = scan_dir(vault.secrets_dir, "vault_io")
     keys = [e.name[:-4] for e in entries if e.is_file(follow_symlinks=False) and e.name.endswith(".enc")]
     return sorted(keys, key=lambda k: k.encode("utf-16-be"))
