@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ import pytest
 
 from cli.commands.top import frame, render
 from tests.conftest import DaemonProcess, swamp_command, wait_until
+from tests.tmux import Tmux
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -129,43 +128,12 @@ def test_a_frame_paints_over_the_last_one() -> None:
 # -- in a real terminal ------------------------------------------------------------------------------
 
 
-class Terminal:
-    """A private tmux server running one command; everything the command writes is also logged raw."""
-
-    def __init__(self, command: list[str], env: dict[str, str], log: Path, width: int = 120, height: int = 30) -> None:
-        self.server = f"swampd-top-{uuid.uuid4().hex[:8]}"
-        self.log = log
-        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items() if k.startswith(("SWAMPD_", "PATH")))
-        line = f"env {exports} TERM=xterm-256color {shlex.join(command)}; echo TOP-EXIT=$?; sleep 600"
-        self.tmux("new-session", "-d", "-s", "top", "-x", str(width), "-y", str(height), line)
-        self.tmux("pipe-pane", "-o", "-t", "top", f"cat >> {shlex.quote(str(log))}")
-
-    def tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", self.server, *args], check=True, capture_output=True, text=True,
-                              timeout=30).stdout
-
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "top")
-
-    def wait(self, predicate: Callable[[str], bool], what: str, timeout: float = 60.0) -> str:
-        deadline = time.monotonic() + timeout
-        text = ""
-        while time.monotonic() < deadline:
-            text = self.screen()
-            if predicate(text):
-                return text
-            time.sleep(0.1)
-        raise AssertionError(f"never saw {what}; the screen was:\n{text}")
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.server, "kill-server"], capture_output=True, timeout=30)
-
-
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_live_view_in_tmux_redraws_in_place_follows_resizes_and_quits(daemon: DaemonProcess, busy: dict[str, Any],
                                                                       tmp_path: Path) -> None:
     log = tmp_path / "top.raw"
-    term = Terminal([*swamp_command(), "top", "-d", "0.2"], daemon.env, log)
+    term = Tmux([*swamp_command(), "top", "-d", "0.2"], daemon.env, session="top", exit_marker="TOP-EXITED",
+                width=120, height=30, log=log, term="xterm-256color")
     try:
         screen = term.wait(lambda s: "FLIGHTS  1" in s and "jobs.swamp" in s, "the flight")
         assert all(str(pid) in screen for pid in busy["agents"])
@@ -174,11 +142,11 @@ def test_live_view_in_tmux_redraws_in_place_follows_resizes_and_quits(daemon: Da
         term.tmux("resize-window", "-t", "top", "-x", "60", "-y", "20")
         term.wait(lambda s: len(s.splitlines()) <= 20 and all(len(line) <= 60 for line in s.splitlines())
                   and "FLIGHTS" in s, "a frame at the new size")
-        term.tmux("send-keys", "-t", "top", "q")
-        after = term.wait(lambda s: "TOP-EXIT=" in s, "top to quit")
+        term.keys("q")
+        after = term.wait(lambda s: "TOP-EXITED" in s, "top to quit")
     finally:
         term.close()
-    assert "TOP-EXIT=0" in after
+    assert "EXIT=0 TOP-EXITED" in after
     assert "FLIGHTS" not in after  # the alternate screen is gone: the shell's screen is back
     raw = log.read_bytes()
     assert raw.count(b"\x1b[?1049h") == 1 and raw.count(b"\x1b[?1049l") == 1

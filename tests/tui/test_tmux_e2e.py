@@ -7,18 +7,16 @@ confirms, and sees the job `cancelled`.
 from __future__ import annotations
 
 import re
-import shlex
 import shutil
 import subprocess
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import swamp_command, swampd_command
+from tests.tmux import Tmux
 
 pytestmark = [pytest.mark.slow, pytest.mark.tui,
               pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
@@ -26,42 +24,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.tui,
 WIDTH, HEIGHT = 160, 48
 
 
-class Tmux:
-    """One private tmux server (-L) with one session running a command."""
-
-    def __init__(self, command: list[str], env: dict[str, str]) -> None:
-        self.server = f"swampd-dash-{uuid.uuid4().hex[:8]}"
-        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items() if k.startswith(("SWAMPD_", "PATH")))
-        line = f"env {exports} {shlex.join(command)}; echo EXIT=$? DASH-EXITED; sleep 600"
-        self._tmux("new-session", "-d", "-s", "dash", "-x", str(WIDTH), "-y", str(HEIGHT), line)
-
-    def _tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", self.server, *args], check=True, capture_output=True, text=True,
-                              timeout=30).stdout
-
-    def keys(self, *keys: str) -> None:
-        self._tmux("send-keys", "-t", "dash", *keys)
-
-    def screen(self) -> str:
-        return self._tmux("capture-pane", "-p", "-t", "dash")
-
-    def wait(self, predicate: Callable[[str], bool], what: str, timeout: float = 60.0) -> str:
-        deadline = time.monotonic() + timeout
-        text = ""
-        while time.monotonic() < deadline:
-            text = self.screen()
-            if predicate(text):
-                return text
-            time.sleep(0.2)
-        raise AssertionError(f"never saw {what}; the screen was:\n{text}")
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.server, "kill-server"], capture_output=True, timeout=30)
+def dash_terminal(command: list[str], env: dict[str, str]) -> Tmux:
+    return Tmux(command, env, session="dash", exit_marker="DASH-EXITED", width=WIDTH, height=HEIGHT)
 
 
 @pytest.fixture
 def tmux_dash(daemon: Any) -> Iterator[Tmux]:
-    term = Tmux([*swamp_command(), "dash", "--refresh", "1"], {**daemon.env, "TERM": "xterm-256color"})
+    term = dash_terminal([*swamp_command(), "dash", "--refresh", "1"], {**daemon.env, "TERM": "xterm-256color"})
     try:
         yield term
     finally:
@@ -105,7 +74,7 @@ def test_twenty_waiters_one_flight_cancelled_from_the_console(daemon: Any, tmux_
 
 def test_no_daemon_and_autostart_off_then_s_starts_one(swampd_home: Path, daemon_env: dict[str, str]) -> None:
     env = {**daemon_env, "SWAMPD_AUTOSTART": "0", "TERM": "xterm-256color"}
-    term = Tmux([*swamp_command(), "dash"], env)
+    term = dash_terminal([*swamp_command(), "dash"], env)
     try:
         term.wait(lambda s: "daemon not running" in s and "press s to start" in s, "the not-running banner")
         term.keys("s")
@@ -139,13 +108,13 @@ def test_an_exception_leaves_the_terminal_clean_and_exits_non_zero(daemon: Any, 
         "sys.exit(main(['dash', '--refresh', '1']))\n")
     import sys
 
-    term = Tmux([sys.executable, str(script)], {**daemon.env, "TERM": "xterm-256color"})
+    term = dash_terminal([sys.executable, str(script)], {**daemon.env, "TERM": "xterm-256color"})
     try:
         term.wait(lambda s: "1 Overview" in s, "the console")
         term.keys("?")
         screen = term.wait(lambda s: "DASH-EXITED" in s, "the console exiting")
         assert "RuntimeError" in screen and "an unexpected bug" in screen
-        code = term._tmux("display-message", "-p", "-t", "dash", "#{alternate_on} #{mouse_any_flag} #{cursor_flag}")
+        code = term.tmux("display-message", "-p", "-t", "dash", "#{alternate_on} #{mouse_any_flag} #{cursor_flag}")
         assert code.split() == ["0", "0", "1"]  # main screen, mouse reporting off, cursor shown
         assert "EXIT=1" in screen
     finally:
