@@ -118,18 +118,9 @@ async def test_a_write_cut_before_commit_fails_and_is_not_retried(repos_factory:
         with _admin(pg_up) as admin:
             admin.execute("BEGIN")  # the write's sync_state stamp waits behind this row lock
             admin.execute(f"SELECT * FROM {schema}.sync_state WHERE key = 'commit_seq' FOR UPDATE")
-            failed: list[BaseException] = []
-            async with anyio.create_task_group() as tg:
-                async def write() -> None:
-                    try:
-                        await svc.put(str(repo), "t", MODEL, "x", b"two", content_type="text/plain")
-                    except BackendUnavailable as exc:
-                        failed.append(exc)
-
-                tg.start_soon(write)
-                cut = await _waiting_backend(admin, "wait_event_type = 'Lock' AND query LIKE '%%sync_state%%'")
-                admin.execute("SELECT pg_terminate_backend(%s)", (cut,))
-                admin.execute("COMMIT")  # a silent retry would now go through
+            # the lock goes once the session is cut, while the write may still act: a silent retry would go through
+            failed = await _cut_a_write(svc, repo, admin, "wait_event_type = 'Lock' AND query LIKE '%%sync_state%%'",
+                                        then="COMMIT")
             assert len(failed) == 1 and failed[0].data.get("outcome") is None
             rows = admin.execute(f"SELECT count(*) FROM {schema}.files WHERE path LIKE %s",
                                  (f"data/t/{MODEL}/x/2/%",)).fetchone()
@@ -163,18 +154,8 @@ async def test_a_commit_whose_answer_is_lost_says_so_and_is_read_back(repos_fact
             admin.execute("ALTER SYSTEM SET synchronous_commit = 'local'")
             admin.execute("ALTER SYSTEM SET synchronous_standby_names = 'no_such_standby'")
             admin.execute("SELECT pg_reload_conf()")
-            failed: list[BaseException] = []
             try:
-                async with anyio.create_task_group() as tg:
-                    async def write() -> None:
-                        try:
-                            await svc.put(str(repo), "t", MODEL, "x", b"two", content_type="text/plain")
-                        except BackendUnavailable as exc:
-                            failed.append(exc)
-
-                    tg.start_soon(write)
-                    cut = await _waiting_backend(admin, "wait_event = 'SyncRep'")
-                    admin.execute("SELECT pg_terminate_backend(%s)", (cut,))
+                failed = await _cut_a_write(svc, repo, admin, "wait_event = 'SyncRep'")
             finally:
                 admin.execute("ALTER SYSTEM RESET synchronous_standby_names")
                 admin.execute("ALTER SYSTEM RESET synchronous_commit")
@@ -221,3 +202,23 @@ def test_a_stuck_server_fails_calls_within_the_timeouts(pg_up: Any) -> None:
                 dead.ping()
         finally:
             dead.close()
+
+
+async def _cut_a_write(svc: Any, repo: Path, admin: Any, waiting: str, then: str | None = None) -> list[BaseException]:
+    """Write version two of `x`, terminate its session once it waits as `waiting` (a
+    pg_stat_activity condition) and run `then` at once; what the write raised as BackendUnavailable."""
+    failed: list[BaseException] = []
+
+    async def write() -> None:
+        try:
+            await svc.put(str(repo), "t", MODEL, "x", b"two", content_type="text/plain")
+        except BackendUnavailable as exc:
+            failed.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(write)
+        cut = await _waiting_backend(admin, waiting)
+        admin.execute("SELECT pg_terminate_backend(%s)", (cut,))
+        if then:
+            admin.execute(then)
+    return failed
