@@ -15,6 +15,8 @@ if TYPE_CHECKING:  # `collections.abc` and `typing` are not free on the hot path
 READS = frozenset({("data", "get"), ("data", "list"), ("data", "versions"), ("data", "query"), ("model", "get"),
                    ("vault", "list-keys"), ("vault", "read-secret")})
 """Answered by one `front.answer` call (cli/front_answer.py)."""
+METHOD_RUN = ("model", "method", "run")
+"""Run through the daemon's coalescer (cli/front_run.py)."""
 
 
 def runner_for(path: list[str]) -> Callable[[list[str]], int | None] | None:
@@ -27,7 +29,7 @@ def runner_for(path: list[str]) -> Callable[[list[str]], int | None] | None:
         from cli.front_answer import run
 
         return run
-    if tuple(path[:3]) == ("model", "method", "run"):
+    if tuple(path[:3]) == METHOD_RUN:
         from cli.front_run import run as run_method
 
         return run_method

@@ -1,10 +1,11 @@
 """`swamp daemon install-front` / `uninstall-front`: put the front in front of the real swamp, or take it away.
 
 install-front writes one small launcher named `swamp` into a directory that comes before the
-real swamp's on PATH. The launcher starts this interpreter with `-I -S` (no site processing: the
-front's hot path needs only this project) and adds the site-packages directories at the end of
-`sys.path` for the commands that need third-party packages. The real swamp stays where it is
-and is still found on PATH (the front skips itself: its launcher carries a marker line).
+real swamp's on PATH (cli/front_launcher.py). A passed-through command costs a shell start, not an
+interpreter start; the others start this interpreter with `-I -S` (no site processing: the front's
+hot path needs only this project), with the site-packages directories at the end of `sys.path`
+for the commands that need third-party packages. The real swamp stays where it is and is still
+found on PATH (the front skips itself: its launcher carries a marker line).
 """
 
 from __future__ import annotations
@@ -13,15 +14,6 @@ import os
 import sys
 import sysconfig
 from typing import Any
-
-LAUNCHER = """#!{python} -IS
-# swampd-front: swampd's `swamp` front end for the real swamp (`swamp daemon uninstall-front` removes it)
-import sys
-sys.path[:0] = {front}
-sys.path += {site}
-from cli.main import main
-sys.exit(main())
-"""
 
 
 class InstallError(Exception):
@@ -35,12 +27,14 @@ def project_root() -> str:
 
 
 def launcher_text() -> str:
+    from cli.front_launcher import render
+
     site = []
     for key in ("purelib", "platlib"):
         path = sysconfig.get_paths()[key]
         if path not in site:
             site.append(path)
-    return LAUNCHER.format(python=sys.executable, front=repr([project_root()]), site=repr(site))
+    return render(sys.executable, [project_root()], site)
 
 
 def _path_dirs(path_env: str | None) -> list[str]:

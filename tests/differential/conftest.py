@@ -5,6 +5,9 @@ A world (a swamp repo and a swamp home) is prepared once per session with the re
 at one fixed path, runs every command line with the real swamp, restores it again and runs them
 through the front, then compares stdout, stderr and exit codes byte for byte. The front side also
 checks which commands the daemon answered (`accelerated`) and which it handed to swamp.
+
+The front here is the launcher `swamp daemon install-front` writes (a shell script that starts
+Python only for what the front answers itself): what a user puts in front of swamp.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REAL_SWAMP, DaemonProcess, base_env, swamp_command, swampd_command
+from tests.conftest import REAL_SWAMP, DaemonProcess, base_env, swampd_command
 
 REAL_BIN_DIR = REAL_SWAMP.parent
 PARALLEL_REAL = 3
@@ -192,10 +195,21 @@ def world(real_swamp_executable: Path) -> Iterator[World]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def front_launcher(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from cli.front_install import launcher_text
+
+    launcher = tmp_path_factory.mktemp("front-bin") / "swamp"
+    launcher.write_text(launcher_text())
+    launcher.chmod(0o755)
+    return launcher
+
+
 class Differential:
-    def __init__(self, world: World, daemon: DaemonProcess) -> None:
+    def __init__(self, world: World, daemon: DaemonProcess, front: Path) -> None:
         self.world = world
         self.daemon = daemon
+        self.front = [str(front)]
         self.front_extra_env: dict[str, str] = {}
 
     def _cwd(self, c: Case) -> Path:
@@ -230,7 +244,7 @@ class Differential:
             c = case(f"model get {model} --json")
             while True:
                 before = self.accelerated_count()
-                subprocess.run([*swamp_command(), *c.args], cwd=self._cwd(c), env=self.front_env(c),
+                subprocess.run([*self.front, *c.args], cwd=self._cwd(c), env=self.front_env(c),
                                stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
                 if self.accelerated_count() > before:
                     break
@@ -249,7 +263,7 @@ class Differential:
             if between is not None:
                 between(i)
             before = self.accelerated_count() if self.daemon.proc and self.daemon.proc.poll() is None else None
-            done = subprocess.run([*swamp_command(), *c.args], cwd=self._cwd(c), env=self.front_env(c),
+            done = subprocess.run([*self.front, *c.args], cwd=self._cwd(c), env=self.front_env(c),
                                   stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
             outcome = Outcome(done.returncode, done.stdout, done.stderr)
             if before is not None:
@@ -288,5 +302,5 @@ def _diff(r: Outcome, f: Outcome) -> str:
 
 
 @pytest.fixture
-def differential(world: World, daemon: DaemonProcess) -> Differential:
-    return Differential(world, daemon)
+def differential(world: World, daemon: DaemonProcess, front_launcher: Path) -> Differential:
+    return Differential(world, daemon, front_launcher)

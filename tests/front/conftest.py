@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN_DIR, REAL_SWAMP
+from tests.conftest import BIN_DIR, REAL_SWAMP, swamp_command
 
 REAL_BIN_DIR = REAL_SWAMP.parent
 
@@ -25,3 +25,18 @@ def front_env(daemon_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in daemon_env.items() if not k.startswith("SWAMP_")}
     env.update(PATH=front_path(), HOME=str(home), SWAMP_HOME=str(home / ".swamp"), NO_COLOR="1")
     return env
+
+
+@pytest.fixture(params=["console-script", "launcher"])
+def any_front(request: pytest.FixtureRequest, tmp_path: Path) -> list[str]:
+    """Each of the two fronts: pip's `swamp` console script, and the shell launcher
+    `swamp daemon install-front` writes (it passes most commands through without Python)."""
+    if request.param == "console-script":
+        return swamp_command()
+    from cli.front_install import launcher_text
+
+    launcher = tmp_path / "front-bin" / "swamp"
+    launcher.parent.mkdir()
+    launcher.write_text(launcher_text())
+    launcher.chmod(0o755)
+    return [str(launcher)]

@@ -55,26 +55,28 @@ def test_swampd_takes_every_command_and_stays_the_daemon(daemon_env: dict[str, s
         "usage: swampd data", "")
 
 
-def test_no_real_swamp_says_how_to_install_it(daemon_env: dict[str, str], tmp_path: Path) -> None:
+def test_no_real_swamp_says_how_to_install_it(daemon_env: dict[str, str], tmp_path: Path,
+                                              any_front: list[str]) -> None:
     env = {**daemon_env, "PATH": os.pathsep.join([str(BIN_DIR), "/usr/bin", "/bin"])}
-    result = run([*swamp_command(), "data", "list", "m"], env, cwd=tmp_path)
-    assert result.returncode == 127
-    assert "install swamp" in result.stderr and "SWAMPD_SWAMP_EXECUTABLE" in result.stderr
-    assert result.stdout == ""
+    for argv in (["data", "list", "m"], ["workflow", "list"]):
+        result = run([*any_front, *argv], env, cwd=tmp_path)
+        assert result.returncode == 127
+        assert "install swamp" in result.stderr and "SWAMPD_SWAMP_EXECUTABLE" in result.stderr
+        assert result.stdout == ""
     ours = {**env, "SWAMPD_SWAMP_EXECUTABLE": str(BIN_DIR / "swamp")}
-    refused = run([*swamp_command(), "--version"], ours)
+    refused = run([*any_front, "--version"], ours)
     assert refused.returncode == 127 and "front end, not the swamp CLI" in refused.stderr
 
 
 def test_passing_through_is_an_exec_with_the_same_argv_env_cwd_stdin_and_exit(
-    daemon_env: dict[str, str], tmp_path: Path
+    daemon_env: dict[str, str], tmp_path: Path, any_front: list[str]
 ) -> None:
     probe = tmp_path / "probe"
     probe.write_text(PROBE.format(python=sys.executable))
     probe.chmod(0o755)
     env = {**daemon_env, "SWAMPD_SWAMP_EXECUTABLE": str(probe), "PROBE_VALUE": "v=1", "PROBE_EXIT": "7"}
     argv = ["workflow", "run", "deploy", "--input", "a b=c", "--json", "--", "-x"]
-    proc = subprocess.Popen([*swamp_command(), *argv], env=env, cwd=tmp_path, stdin=subprocess.PIPE,
+    proc = subprocess.Popen([*any_front, *argv], env=env, cwd=tmp_path, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = proc.communicate("from stdin", timeout=60)
     assert proc.returncode == 7, err
@@ -84,14 +86,14 @@ def test_passing_through_is_an_exec_with_the_same_argv_env_cwd_stdin_and_exit(
 
 
 def test_passed_through_calls_are_counted_since_the_daemon_started(
-    daemon: Any, daemon_env: dict[str, str], tmp_path: Path
+    daemon: Any, daemon_env: dict[str, str], tmp_path: Path, any_front: list[str]
 ) -> None:
     probe = tmp_path / "probe"
     probe.write_text(PROBE.format(python=sys.executable))
     probe.chmod(0o755)
     env = {**daemon_env, "SWAMPD_SWAMP_EXECUTABLE": str(probe)}
     for _ in range(3):
-        assert run([*swamp_command(), "workflow", "list"], env).returncode == 0
+        assert run([*any_front, "workflow", "list"], env).returncode == 0
     status = json.loads(run([*swamp_command(), "--json", "daemon", "status"], env).stdout)
     assert status["front"]["passed_through"] == 3
     assert status["front"]["real_swamp"] == str(probe)
