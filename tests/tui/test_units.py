@@ -254,6 +254,38 @@ async def test_a_changed_cell_is_repainted_and_an_unchanged_one_is_not() -> None
 
 
 @pytest.mark.anyio
+async def test_rows_moved_down_by_a_new_row_on_top_are_not_repainted_and_point_at_their_new_place() -> None:
+    """A newest-first table: new rows move every other row down. Their paint is kept (only the new
+    rows' cells are painted; two new rows keep each old row's zebra stripe, whose colour is part
+    of its paint), and what is drawn is what DataTable itself paints at the new place, down to
+    the row number the mouse reads from each segment."""
+    from textual.widgets import DataTable
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LiveTable([("id", "id"), ("n", "n")], order=lambda key, _cells: -int(key), id="t")
+
+    async with Host().run_test(size=(60, 30)) as pilot:
+        table = pilot.app.query_one(LiveTable)
+        table.sync({str(i): (str(i), f"row {i}") for i in range(10, 20)})  # as wide as the new rows
+        await pilot.pause()
+        painted = len(table._painted)
+        table.upsert("20", ("20", "row 20"))
+        table.upsert("21", ("21", "row 21"))
+        await pilot.pause()
+        assert table.visible_keys()[:3] == ["21", "20", "19"]
+        assert len(table._painted) - painted == 4  # the new rows' cells, nothing else
+        for index in (2, 3, 5):
+            base = table._get_row_style(index, table.rich_style)
+            for column in range(2):
+                width = table.ordered_columns[column].get_render_width(table)
+                ours = table._render_cell(index, column, base, width)
+                theirs = DataTable._render_cell(table, index, column, base, width)
+                assert ours == theirs
+                assert {seg.style.meta["row"] for line in ours for seg in line if seg.style} == {index}
+
+
+@pytest.mark.anyio
 async def test_sort_by_any_column_typed_and_sticky() -> None:
     from tui.widgets.table import Cell
 
@@ -314,3 +346,50 @@ async def test_columns_take_the_width_there_is() -> None:
     (3 * 365 * 86400 + 86400, "3y1d"), (9 * 365 * 86400, "9y")])
 def test_ages_print_as_kubectl_prints_them(seconds: float | None, shown: str) -> None:
     assert fmt.age(seconds) == shown
+
+
+CELL_TEXTS = ["ok", "", "-", "a much longer text than any column here is wide", "x" * 12, "tab\there", "new\nline",
+              "café", "日本語", "[/b] not markup", "  spaced  ", "e\u0301"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("theme", ["textual-dark", "textual-light"])
+async def test_a_cell_painted_directly_is_what_datatable_paints(theme: str) -> None:
+    """tui/widgets/cell_paint.py builds plain cells' segments itself: the same segments (text,
+    style, order) as DataTable's Rich pipeline, for every tone, width, cursor and hover, and the
+    cells it does not take (empty, tabs, newlines, wide or combining characters) go that way."""
+    from textual.widgets import DataTable
+
+    from tui.widgets.table import Cell, Col
+
+    tones = ["", "ok", "bad", "warn", "active", "muted", "off", "info"]
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LiveTable([Col("a", "a", max=7), Col("b", "b", flex=True), Col("c", "c", max=3)], id="t")
+
+    async with Host().run_test(size=(50, 40)) as pilot:
+        pilot.app.theme = theme
+        table = pilot.app.query_one(LiveTable)
+        rows = {}
+        for i, text in enumerate(CELL_TEXTS * 2):
+            tone = tones[i % len(tones)]
+            rows[f"r{i}"] = (Cell(text, tone=tone), Cell(text[::-1], tone=tones[(i + 3) % len(tones)]),
+                             Cell(text, tone=tone))
+        table.sync(rows)
+        await pilot.pause()
+        direct = 0
+        for index in range(table.row_count):
+            row_key = table._row_locations.get_key(index)
+            base = table._get_row_style(index, table.rich_style)
+            for column in range(3):
+                width = table.ordered_columns[column].get_render_width(table)
+                for cursor in (False, True):
+                    for hover in (False, True):
+                        table._show_hover_cursor = hover
+                        ours = table._paint_plain(index, column, row_key, base, width, cursor, hover)
+                        theirs = DataTable._render_cell(table, index, column, base, width, cursor, hover)
+                        if ours is not None:
+                            direct += 1
+                            assert ours == theirs, (index, column, cursor, hover)
+        assert direct > table.row_count * 3  # most cells take the direct way

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual._two_way_dict import TwoWayDict
@@ -27,6 +28,8 @@ from textual.cache import LRUCache
 from textual.color import Color, ColorParseError
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, CellKey, ColumnKey, RowDoesNotExist, RowKey
+
+from tui.widgets.cell_paint import paint_plain
 
 PAINTED_CELLS = 4096
 """Cells kept painted: a full 220x60 screen of a ten-column table is ~600."""
@@ -91,6 +94,13 @@ def as_cell(value: Any) -> Cell:
     return Cell(str(value))
 
 
+def _stamped(lines: list[list[Segment]], meta: Style) -> list[list[Segment]]:
+    """The same cell lines, carrying another cell position in their styles' meta (the keys of
+    `meta` replace the old ones; every other attribute of each style stays)."""
+    return [[Segment(text, style + meta if style is not None else meta, control) for text, style, control in line]
+            for line in lines]
+
+
 def _sort_key(cell: Cell | None) -> tuple[int, Any]:
     value = None if cell is None else cell.sort_value
     if isinstance(value, bool):
@@ -141,6 +151,7 @@ class LiveTable(DataTable[Any]):
         self._row_versions: dict[RowKey, int] = {}
         self._versions = itertools.count(1)
         self._painted: LRUCache[tuple[Any, ...], Any] = LRUCache(PAINTED_CELLS)
+        self._row_styles: dict[tuple[int, Style], Style] | None = None
 
     def on_mount(self) -> None:
         self._layout(force=True)
@@ -344,21 +355,67 @@ class LiveTable(DataTable[Any]):
 
     # -- painting ----------------------------------------------------------------------------
 
+    def render_lines(self, crop: Any) -> Any:
+        self._row_styles = {}  # for one pass: the CSS cannot change during it
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._row_styles = None
+
+    def _get_row_style(self, row_index: int, base_style: Style) -> Style:
+        """Textual recomputes a row's zebra style from the CSS for every line drawn; it is the same
+        for every even (odd) row within one pass."""
+        memo = self._row_styles
+        if memo is None or row_index < max(self.fixed_rows, 0):
+            return super()._get_row_style(row_index, base_style)
+        key = (row_index % 2, base_style)
+        style = memo.get(key)
+        if style is None:
+            style = memo[key] = super()._get_row_style(row_index, base_style)
+        return style
+
     def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
                      cursor: bool = False, hover: bool = False) -> Any:
         """DataTable keys its cell cache on a counter that every change anywhere bumps, so one
-        event repaints every visible cell; here a cell is repainted when its own row changed."""
-        if row_index < 0 or column_index < 0:
+        event repaints every visible cell. Here a cell is repainted only when its own row changed:
+        the paint is kept by row key and version, not by position, so rows that move (a new job
+        on top of a newest-first list) are not repainted; only the row and column numbers that
+        the segments carry for the mouse are stamped anew."""
+        if row_index < 0 or column_index < 0 or row_index < self.fixed_rows or column_index < self.fixed_columns:
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        hover = hover and self.show_cursor and self._show_hover_cursor  # else DataTable ignores it
         row_key = self._row_locations.get_key(row_index)
         key = (row_key, self._row_versions.get(row_key, 0) if row_key is not None else 0,
-               self._column_locations.get_key(column_index), row_index, column_index, width, base_style,
-               cursor, hover, self._show_hover_cursor, self.show_cursor, self._pseudo_class_state, self.app.theme)
+               self._column_locations.get_key(column_index), width, base_style, cursor, hover,
+               self._show_hover_cursor, self.show_cursor, self._pseudo_class_state, self.app.theme)
         painted = self._painted.get(key)
         if painted is None:
-            painted = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-            self._painted[key] = painted
-        return painted
+            lines = self._paint_plain(row_index, column_index, row_key, base_style, width, cursor, hover)
+            if lines is None:
+                lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            self._painted[key] = (row_index, column_index, lines)
+            return lines
+        at_row, at_column, lines = painted
+        if (at_row, at_column) != (row_index, column_index):
+            lines = _stamped(lines, Style.from_meta({"row": row_index, "column": column_index}))
+            self._painted[key] = (row_index, column_index, lines)
+        return lines
+
+    def _paint_plain(self, row_index: int, column_index: int, row_key: RowKey | None, base_style: Style,
+                     width: int, cursor: bool, hover: bool) -> Any:
+        """A one-line plain cell painted directly (tui/widgets/cell_paint.py), as DataTable would."""
+        if row_key is None or self.rows[row_key].height != 1:
+            return None
+        column_key = self._column_locations.get_key(column_index)
+        text = self._data[row_key].get(column_key) if column_key is not None else None
+        if not isinstance(text, Text):
+            return None
+        component, post = self._get_styles_to_render_cell(
+            False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
+            self.cursor_foreground_priority == "css", self.cursor_background_priority == "css")
+        pre = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component
+        text_style = self.app.console.get_style(text.style) if text.style else None
+        return paint_plain(text, text_style, pre, post, width, self.cell_padding)
 
     def update_cell(self, row_key: RowKey | str, column_key: ColumnKey | str, value: Any, *,
                     update_width: bool = False) -> None:
