@@ -284,12 +284,15 @@ class DashApp(App[None]):
             if not mine:
                 continue
             pane.remember(mine)
-            self.dirty.add(pane.NAME)
+            applied = False
             if not self.paused and pane.NAME == active:  # a hidden pane re-reads when shown
                 try:
                     pane.on_events(mine)
+                    applied = True
                 except Exception as exc:  # noqa: BLE001 - an odd event must not take the console down
                     self.notify(f"{pane.NAME}: cannot apply an event ({exc})", severity="error")
+            if not (applied and pane.WHOLE_FROM_EVENTS and pane.NAME in self.loaded):
+                self.dirty.add(pane.NAME)
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from swampd.api._context import CallContext
@@ -56,12 +57,17 @@ async def submit(
 
 
 @rpc("jobs.list")
-async def list_jobs(ctx: CallContext, state: str | list[Any] | None = None, limit: int = 100) -> dict[str, Any]:
-    """Jobs, newest first; `state` filters (queued, running, succeeded, failed, cancelled)."""
+async def list_jobs(ctx: CallContext, state: str | list[Any] | None = None, limit: int = 100,
+                    created_since: float | None = None) -> dict[str, Any]:
+    """Jobs, newest first; `state` filters (queued, running, succeeded, failed, cancelled);
+    `created_since` (a daemon time, as in `created_at`) keeps the jobs created then or later."""
     states = [state] if isinstance(state, str) else state
     if states is not None and not all(isinstance(s, str) for s in states):
         raise InvalidParams("state must be a state name or a list of them", param="state")
-    return {"jobs": await ctx.services.jobs.list(states, limit)}
+    if created_since is not None and (isinstance(created_since, bool) or not isinstance(created_since, int | float)
+                                      or not math.isfinite(created_since)):
+        raise InvalidParams("created_since must be a number (seconds since the epoch)", param="created_since")
+    return {"jobs": await ctx.services.jobs.list(states, limit, created_since)}
 
 
 @rpc("jobs.get")

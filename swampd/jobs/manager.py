@@ -448,7 +448,8 @@ class JobManager:
             raise NotFound(f"no job {job_id}")
         return self._view(job)
 
-    async def list(self, states: list[str] | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    async def list(self, states: list[str] | None = None, limit: int = 100,
+                   created_since: float | None = None) -> list[dict[str, Any]]:
         if states is not None:
             for s in states:
                 if s not in JobState.__members__.values():
@@ -456,10 +457,11 @@ class JobManager:
         if not isinstance(limit, int) or limit < 1:
             raise InvalidParams("limit must be a positive integer")
         await self._flush_unsaved()
-        records = await anyio.to_thread.run_sync(self._store.list, states, limit)
+        records = await anyio.to_thread.run_sync(self._store.list, states, limit, created_since)
         by_id = {job.id: self._live.get(job.id, job) for job in records}
         by_id.update(self._unsaved)  # what the database could not take is the truth
-        jobs = [j for j in by_id.values() if states is None or str(j.state) in states]
+        jobs = [j for j in by_id.values() if (states is None or str(j.state) in states)
+                and (created_since is None or j.created_at >= created_since)]
         jobs.sort(key=lambda j: j.created_at, reverse=True)
         return [self._view(self._live.get(j.id, j)) for j in jobs[:limit]]
 

@@ -123,12 +123,18 @@ class JobStore:
             row = cur.fetchone()
         return None if row is None else self._job(row)
 
-    def list(self, states: list[str] | None = None, limit: int = 100) -> list[Job]:
+    def list(self, states: list[str] | None = None, limit: int = 100, created_since: float | None = None) -> list[Job]:
         sql = f"SELECT {', '.join(COLUMNS)} FROM jobs"
         args: list[Any] = []
+        where = []
         if states:
-            sql += f" WHERE state IN ({', '.join('?' for _ in states)})"
+            where.append(f"state IN ({', '.join('?' for _ in states)})")
             args.extend(states)
+        if created_since is not None:
+            where.append("created_at >= ?")
+            args.append(created_since)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at DESC LIMIT ?"
         args.append(limit)
         with self._lock:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from swampd.client import RpcError
 from swampd.jobs.process import pid_alive
 from tests.conftest import wait_until
 
@@ -35,6 +36,12 @@ def test_submit_and_get_through_the_daemon(daemon: Any, repo: str, fake_env: dic
     assert daemon.call("jobs.get", {"id": record["id"]})["state"] == "succeeded"
     listed = daemon.call("jobs.list")["jobs"]
     assert [j["id"] for j in listed] == [record["id"]]
+    assert daemon.call("jobs.list", {"created_since": record["created_at"]})["jobs"] == listed
+    assert daemon.call("jobs.list", {"created_since": record["created_at"] + 0.5})["jobs"] == []
+    for bad in ("yesterday", True, [1.0]):
+        with pytest.raises(RpcError) as info:
+            daemon.call("jobs.list", {"created_since": bad})
+        assert info.value.code == -32602 and "created_since" in info.value.message
     assert daemon.call("jobs.logs", {"id": record["id"]})["lines"] == ["running m1.sync"]
     assert len(executions(fake_env)) == 1
     stats = daemon.call("calls.stats")
@@ -146,7 +153,6 @@ def test_reaping_kills_orphaned_grandchildren_of_a_dead_leader(
 
 @pytest.mark.parametrize("bad", [{"kind": "nope"}, {"model": "m"}, {"wait": "yes", "model": "m"}])
 def test_bad_submit_params(daemon: Any, bad: dict[str, Any]) -> None:
-    from swampd.client import RpcError
 
     with pytest.raises(RpcError) as info:
         daemon.call("jobs.submit", bad)

@@ -338,6 +338,11 @@ async def test_wait_timeout_list_filter_and_cancel_all(
     assert await manager.list(["succeeded"]) == []
     with pytest.raises(InvalidParams):
         await manager.list(["bogus"])
+    # created_since: only the jobs created then or later (what the console asks for new jobs)
+    later = await manager.list(created_since=b["created_at"])
+    assert [j["id"] for j in later] == [b["id"]]
+    assert [j["id"] for j in await manager.list(created_since=b["created_at"] + 1)] == []
+    assert len(await manager.list(created_since=0)) == 2
     answers = await manager.cancel_all()
     assert sorted((x["id"], x["status"]) for x in answers) == sorted(
         [(a["id"], "cancelled"), (b["id"], "cancelled")])

@@ -130,6 +130,41 @@ class TestJobsPane:
             await pilot.press("escape")
             assert not app.query_one("#job-detail").has_class("open")
 
+    async def test_new_jobs_come_from_their_events_without_reading_the_whole_list(
+        self, daemon: Any, live_app: Any, repo: Path
+    ) -> None:
+        """On the visible Jobs pane, events keep the list whole: a state change is applied where it
+        is, new jobs are read with one `jobs.list created_since` call, and the full list (1,000
+        records) is read only every few ticks, not once per event."""
+        first = daemon.call("jobs.submit", {"kind": "swamp", "model": "m0", "method": "quick",
+                                            "inputs": {"sleep": "0"}, "repo": str(repo), "wait": True})
+        app = live_app(refresh=3600.0)  # no tick in this test: only events and what they ask for
+        calls: list[dict[str, Any]] = []
+        call = app.source.call
+
+        def recording(method: str, params: Any = None) -> Any:
+            if method == "jobs.list":
+                calls.append(dict(params or {}))
+            return call(method, params)
+
+        app.source.call = recording  # type: ignore[method-assign]
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("4")
+            await wait_for(pilot, lambda: [r[0] for r in cell_texts(app, "jobs-table")] == [first["id"]],
+                           "the first job listed")
+            full_reads = sum("created_since" not in p for p in calls)
+            new = [daemon.call("jobs.submit", {"kind": "swamp", "model": f"m{i}", "method": "quick",
+                                               "inputs": {"sleep": "0"}, "repo": str(repo), "wait": True})
+                   for i in (1, 2, 3)]
+            wanted = {j["id"]: "succeeded" for j in [first, *new]}
+            await wait_for(pilot, lambda: {r[0]: r[1] for r in cell_texts(app, "jobs-table")} == wanted,
+                           "the new jobs listed, finished")
+            assert sum("created_since" not in p for p in calls) == full_reads
+            assert "jobs" not in app.dirty  # the next tick does not read the whole list again
+            assert "inflight" in app.dirty  # a hidden pane's events still make it read when shown
+            assert any(p.get("created_since") == first["created_at"] for p in calls)
+            assert [r[0] for r in cell_texts(app, "jobs-table")] == [j["id"] for j in reversed([first, *new])]
+
     async def test_cancel_all(self, daemon: Any, live_app: Any, repo: Path) -> None:
         for name in ("a", "b"):
             daemon.call("jobs.submit", {"kind": "swamp", "model": name, "method": "slow", "inputs": {"sleep": "120"},

@@ -199,7 +199,7 @@ class TestEvents:
             rows = {r[0]: r for r in cell_texts(app, "jobs-table")}
             assert rows[job][1] == "cancelled"
             assert sum(1 for m, _ in app.source.calls if m == "jobs.list") == lists_before  # no refetch for it
-            assert "jobs" in app.dirty  # the next tick re-reads the list, once
+            assert "jobs" not in app.dirty  # applied where it is: the next tick does not read the list again
             # paused: the event waits
             await pilot.press("p")
             other = JOBS[0]["id"]
@@ -207,6 +207,7 @@ class TestEvents:
                                                                        "state": "failed", "exit_code": 1}}]))
             await settle(pilot)
             assert {r[0]: r for r in cell_texts(app, "jobs-table")}[other][1] == "running"
+            assert "jobs" in app.dirty  # not applied: the list is read again once resumed
             # a flight's waiters move with call.joined; call.ended removes it
             await pilot.press("p", "3")
             await settle(pilot)

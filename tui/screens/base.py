@@ -41,6 +41,10 @@ class Pane(Vertical):
     """Event topics that make this pane's lists stale."""
     METHODS: ClassVar[tuple[str, ...]] = ()
     """RPCs the pane needs; when the first is missing the pane says it is not available."""
+    WHOLE_FROM_EVENTS: ClassVar[bool] = False
+    """True: a visible pane that applied a batch of its events is up to date (it fetches what the
+    events lack itself), so events do not make it read its lists again; a hidden or paused one
+    still does when shown."""
     MUTATING: ClassVar[frozenset[str]] = frozenset()
     """Actions turned off by --read-only."""
     KEYS: ClassVar[list[tuple[str, str]]] = []

@@ -9,8 +9,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical
+from textual.message import Message
 from textual.widgets import Log, Static
 
+from swampd.client import DaemonUnavailable, RpcError
 from tui import format as fmt
 from tui import records as rec
 from tui.screens.base import Pane, Results
@@ -37,11 +39,20 @@ def target_of(job: dict[str, Any]) -> str:
     return f"{model}.{method}"
 
 
+class NewJobs(Message):
+    """Records of jobs that events named before the pane knew them (`jobs.list created_since`)."""
+
+    def __init__(self, jobs: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.jobs = jobs
+
+
 class JobsPane(Pane):
     NAME = "jobs"
     TITLE = "Jobs"
     TOPICS = ("jobs",)
     METHODS = ("jobs.list",)
+    WHOLE_FROM_EVENTS = True
     MUTATING = frozenset({"cancel_job", "cancel_all"})
     KEYS = [("enter", "open the job: record and log tail, following live"),
             ("l", "the log on the whole screen (w wrap, s autoscroll, t timestamps)"),
@@ -57,6 +68,8 @@ class JobsPane(Pane):
         self.detail_id: str | None = None
         self.log_lines: list[LogLine] = []
         self.following = False
+        self._asking_new = False
+        self._ask_again = False
 
     def compose(self) -> ComposeResult:
         yield self.filter_box()
@@ -135,11 +148,15 @@ class JobsPane(Pane):
 
     def on_events(self, events: list[dict[str, Any]]) -> None:
         table = self.table()
+        unknown = False
         for event in events:
             data = rec.mapping(event.get("data"))
             job_id = rec.text(data.get("id"))
-            if data.get("type") != "job.state" or job_id not in self.jobs:
-                continue  # new jobs arrive with the next refresh (their topic is now stale)
+            if data.get("type") != "job.state":
+                continue
+            if job_id not in self.jobs:
+                unknown = True
+                continue
             job = self.jobs[job_id]
             job["state"] = rec.text(data.get("state"), rec.text(job.get("state")))
             if data.get("exit_code") is not None:
@@ -152,6 +169,46 @@ class JobsPane(Pane):
             table.upsert(job_id, self._row(job))
             if job_id == self.detail_id:
                 self._show_record(job)
+        if unknown:
+            self._ask_new_jobs()
+
+    def _ask_new_jobs(self) -> None:
+        """Fetch the jobs created since the newest one shown (one call, however many are new);
+        the whole list is read again only every few ticks, not on every event."""
+        if not self.jobs:
+            return  # nothing shown yet: the first full read brings them
+        if self._asking_new:
+            self._ask_again = True
+            return
+        self._asking_new = True
+        since = max(rec.number(j.get("created_at")) or 0 for j in self.jobs.values())
+        self.run_worker(lambda: self._read_new(since), thread=True, group="jobs-new", exit_on_error=False)
+
+    def _read_new(self, since: float) -> None:
+        try:
+            got = self.dash.source.call("jobs.list", {"limit": LIMIT, "created_since": since})
+        except (RpcError, DaemonUnavailable):
+            got = None  # the event reader reports the connection; the next full read repairs
+        self.post_message(NewJobs(rec.dicts(rec.mapping(got).get("jobs"))))
+
+    def on_new_jobs(self, message: NewJobs) -> None:
+        message.stop()
+        self._asking_new = False
+        table = self.table()
+        for job in message.jobs:
+            job_id = rec.text(job.get("id"))
+            if job_id and job_id not in self.jobs:  # a known one is kept as its events left it
+                self.jobs[job_id] = job
+                table.upsert(job_id, self._row(job))
+        if len(self.jobs) > LIMIT:  # the newest LIMIT, as jobs.list itself answers
+            oldest = sorted(self.jobs, key=lambda k: rec.number(self.jobs[k].get("created_at")) or 0)
+            for job_id in oldest[: len(self.jobs) - LIMIT]:
+                if job_id != self.detail_id:
+                    del self.jobs[job_id]
+                    table.discard(job_id)
+        if self._ask_again:
+            self._ask_again = False
+            self._ask_new_jobs()
 
     # -- detail --------------------------------------------------------------------------------
 
