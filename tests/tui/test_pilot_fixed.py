@@ -183,6 +183,40 @@ class TestCachePaging:
 
 
 class TestEvents:
+    async def test_new_jobs_and_changes_are_painted_together_and_never_go_back(self, snapshot_app: Any) -> None:
+        """An event naming an unknown job: the pane asks for the jobs created since its newest, and
+        paints those with the batch's other changes in one pass; a record read after an event
+        never takes a job back to an earlier state."""
+        from tui.messages import EventsArrived
+
+        known = JOBS[0]  # running
+        newest = max(j["created_at"] for j in JOBS)
+        fresh = {**known, "id": "jobnew000001", "state": "running", "created_at": newest + 1}
+
+        def jobs_list(params: Any) -> dict[str, Any]:
+            if (params or {}).get("created_since") is not None:
+                return {"jobs": [fresh, {**known, "created_at": newest}]}  # as read before its event
+            return {"jobs": JOBS}
+
+        app = snapshot_app(results={"jobs.list": jobs_list})
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("4")
+            await settle(pilot)
+            table = app.pane_named("jobs").table()
+            merges: list[int] = []
+            merge = table.merge
+            table.merge = lambda rows, gone=(): (merges.append(len(rows)), merge(rows, gone))[1]  # type: ignore
+            app.post_message(EventsArrived([
+                {"topic": "jobs", "data": {"type": "job.state", "id": known["id"], "state": "succeeded",
+                                           "exit_code": 0}},
+                {"topic": "jobs", "data": {"type": "job.state", "id": fresh["id"], "state": "queued"}}]))
+            await wait_for(pilot, lambda: fresh["id"] in {r[0] for r in cell_texts(app, "jobs-table")}, "new job")
+            rows = {r[0]: r for r in cell_texts(app, "jobs-table")}
+            assert rows[known["id"]][1] == "succeeded" and rows[fresh["id"]][1] == "running"
+            assert ("jobs.list", {"limit": 1000, "created_since": newest}) in app.source.calls
+            assert len(merges) == 1  # one pass for the change and the new job
+
     async def test_events_update_rows_by_key_and_wait_while_paused(self, snapshot_app: Any) -> None:
         from tui.messages import EventsArrived
 

@@ -25,6 +25,9 @@ COLUMNS = [Col("id", "id", max=12), Col("state", "state"), Col("kind", "kind", d
            Col("exit", "exit", drop=6), Col("waiters", "waiters", drop=1)]
 ACTIVE = ("queued", "running")
 LIMIT = 1000
+TICK_AFTER_EVENTS = 0.9
+"""Seconds after a batch of events within which a tick leaves the running jobs' times alone."""
+PROGRESS = {"queued": 0, "running": 1}
 NARROW = 120
 """Below this many columns the detail goes under the table instead of beside it."""
 
@@ -70,6 +73,10 @@ class JobsPane(Pane):
         self.following = False
         self._asking_new = False
         self._ask_again = False
+        self._pending: dict[str, Row] = {}
+        """Rows changed by events, waiting for the records of new jobs to be painted with them."""
+        self._gone: set[str] = set()
+        self._applied_at = 0.0
 
     def compose(self) -> ComposeResult:
         yield self.filter_box()
@@ -102,6 +109,7 @@ class JobsPane(Pane):
             return
         jobs = rec.dicts(rec.mapping(results.get("jobs.list")).get("jobs"))
         self.jobs = {rec.text(j["id"]): j for j in jobs if rec.text(j.get("id"))}
+        self._pending, self._gone = {}, set()  # the whole list, read after them
         self.table().sync({k: self._row(j) for k, j in self.jobs.items()})
         self.set_empty("" if self.jobs else "no jobs yet: `swamp run MODEL METHOD` submits one")
         record = results.get("jobs.get")
@@ -137,17 +145,25 @@ class JobsPane(Pane):
                 rec.integer(job.get("waiters")))
 
     def tick(self) -> None:
-        """Running and queued jobs' times move on; nothing else is touched."""
-        table = self.table()
-        for job_id, job in self.jobs.items():
-            if job.get("state") in ACTIVE:
-                queued, age, ran = self._times(job)
-                table.update_fields(job_id, queued=_seconds(queued), age=_age(age), duration=_seconds(ran))
+        """Running and queued jobs' times move on; nothing else is touched (and nothing at all when
+        a batch of events moved them less than a tick ago: one repaint a second, not two)."""
+        if time.monotonic() - self._applied_at >= TICK_AFTER_EVENTS:
+            self._apply_pending()
         if self.detail_id in self.jobs:
             self._show_record(self.jobs[self.detail_id])
 
+    def _apply_pending(self) -> None:
+        """Changed rows, new rows, rows gone and the running jobs' times, into the table in one pass."""
+        rows, gone = self._pending, self._gone
+        self._pending, self._gone = {}, set()
+        for job_id, job in self.jobs.items():
+            if job.get("state") in ACTIVE and job_id not in rows:
+                rows[job_id] = self._row(job)
+        self.table().merge(rows, gone)
+        self._applied_at = time.monotonic()
+
     def on_events(self, events: list[dict[str, Any]]) -> None:
-        table = self.table()
+        changed = self._pending
         unknown = False
         for event in events:
             data = rec.mapping(event.get("data"))
@@ -166,17 +182,17 @@ class JobsPane(Pane):
                 job["started_at"] = now
             if job["state"] not in ACTIVE and not job.get("ended_at"):
                 job["ended_at"] = now
-            table.upsert(job_id, self._row(job))
+            changed[job_id] = self._row(job)
             if job_id == self.detail_id:
                 self._show_record(job)
-        if unknown:
-            self._ask_new_jobs()
+        if unknown and self.jobs:
+            self._ask_new_jobs()  # the changes wait for the new jobs: the table is repainted once
+        else:
+            self._apply_pending()
 
     def _ask_new_jobs(self) -> None:
         """Fetch the jobs created since the newest one shown (one call, however many are new);
         the whole list is read again only every few ticks, not on every event."""
-        if not self.jobs:
-            return  # nothing shown yet: the first full read brings them
         if self._asking_new:
             self._ask_again = True
             return
@@ -194,21 +210,24 @@ class JobsPane(Pane):
     def on_new_jobs(self, message: NewJobs) -> None:
         message.stop()
         self._asking_new = False
-        table = self.table()
         for job in message.jobs:
             job_id = rec.text(job.get("id"))
-            if job_id and job_id not in self.jobs:  # a known one is kept as its events left it
+            known = self.jobs.get(job_id)
+            if job_id and (known is None or _progress(job) >= _progress(known)):  # never back in time
                 self.jobs[job_id] = job
-                table.upsert(job_id, self._row(job))
+                self._pending[job_id] = self._row(job)
         if len(self.jobs) > LIMIT:  # the newest LIMIT, as jobs.list itself answers
             oldest = sorted(self.jobs, key=lambda k: rec.number(self.jobs[k].get("created_at")) or 0)
             for job_id in oldest[: len(self.jobs) - LIMIT]:
                 if job_id != self.detail_id:
                     del self.jobs[job_id]
-                    table.discard(job_id)
+                    self._pending.pop(job_id, None)
+                    self._gone.add(job_id)
         if self._ask_again:
             self._ask_again = False
             self._ask_new_jobs()
+        else:
+            self._apply_pending()
 
     # -- detail --------------------------------------------------------------------------------
 
@@ -322,6 +341,11 @@ class JobsPane(Pane):
         active = sum(1 for j in self.jobs.values() if j.get("state") in ACTIVE)
         self.dash.confirm_rpc(f"Cancel all {active} queued or running job(s)?", "every waiter gets `cancelled`",
                               "jobs.cancel", {"all": True}, done="cancel sent to every job")
+
+
+def _progress(job: dict[str, Any]) -> int:
+    """How far along a job is: queued, running, ended (states only move forward)."""
+    return PROGRESS.get(rec.text(job.get("state")), 2)
 
 
 def _seconds(value: float | None) -> Cell:

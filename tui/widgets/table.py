@@ -152,6 +152,8 @@ class LiveTable(DataTable[Any]):
         self._versions = itertools.count(1)
         self._painted: LRUCache[tuple[Any, ...], Any] = LRUCache(PAINTED_CELLS)
         self._row_styles: dict[tuple[int, Style], Style] | None = None
+        self._pass_style: Style | None = None
+        self._pass_backgrounds: tuple[Color, Color] | None = None
 
     def on_mount(self) -> None:
         self._layout(force=True)
@@ -162,6 +164,19 @@ class LiveTable(DataTable[Any]):
         """Make the table show `rows` (filtered), touching only what changed."""
         self.source_rows = {k: self._cells(r) for k, r in rows.items()}
         self._natural = self._measure(self.source_rows.values())
+        self._apply()
+
+    def merge(self, rows: Mapping[str, Row], gone: Iterable[str] = ()) -> None:
+        """Add or change `rows` and remove the `gone` keys in one pass: one sort and one cursor
+        restore for the whole batch (row by row, each new row re-sorts the table)."""
+        for key in gone:
+            self.source_rows.pop(key, None)
+        for key, row in rows.items():
+            cells = self._cells(row)
+            self.source_rows[key] = cells
+            for i, cell in enumerate(cells):
+                if len(cell.text) > self._natural[i]:
+                    self._natural[i] = len(cell.text)
         self._apply()
 
     def upsert(self, key: str, row: Row) -> None:
@@ -356,11 +371,26 @@ class LiveTable(DataTable[Any]):
     # -- painting ----------------------------------------------------------------------------
 
     def render_lines(self, crop: Any) -> Any:
-        self._row_styles = {}  # for one pass: the CSS cannot change during it
+        # For one pass (the CSS cannot change during it): the zebra styles, and the widget's own
+        # style and background colours, which Textual otherwise recomputes from every ancestor
+        # for each line drawn.
+        self._row_styles = {}
+        self._pass_style = super().rich_style
+        self._pass_backgrounds = super().background_colors
         try:
             return super().render_lines(crop)
         finally:
             self._row_styles = None
+            self._pass_style = None
+            self._pass_backgrounds = None
+
+    @property
+    def rich_style(self) -> Style:
+        return self._pass_style if self._pass_style is not None else super().rich_style
+
+    @property
+    def background_colors(self) -> tuple[Color, Color]:
+        return self._pass_backgrounds if self._pass_backgrounds is not None else super().background_colors
 
     def _get_row_style(self, row_index: int, base_style: Style) -> Style:
         """Textual recomputes a row's zebra style from the CSS for every line drawn; it is the same
@@ -557,7 +587,7 @@ class LiveTable(DataTable[Any]):
         self.cursor_coordinate = self.cursor_coordinate
         self.hover_coordinate = self.hover_coordinate
         self._update_count += 1
-        self.refresh(layout=True)
+        self.refresh()  # the dimensions update relayouts when the height changed
 
     def _keeping_cursor(self, change: Callable[[], None]) -> None:
         cursor = self.cursor_key()
