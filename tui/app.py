@@ -31,6 +31,7 @@ from tui.screens.base import PARAMS
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.prompt import PromptScreen
 from tui.widgets.table import theme_style
+from tui.widgets.textbox import TextBox
 
 PaneT = TypeVar("PaneT", bound=Pane)
 
@@ -118,8 +119,8 @@ class DashApp(App[None]):
     # -- layout ----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="status")
-        yield Static("", id="banner")
+        yield TextBox("", id="status")
+        yield TextBox("", id="banner")
         with TabbedContent(id="tabs"):
             for index, pane_type in enumerate(PANES):
                 with TabPane(f"{index + 1} {pane_type.TITLE}", id=f"tab-{pane_type.NAME}"):

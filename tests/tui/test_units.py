@@ -393,3 +393,62 @@ async def test_a_cell_painted_directly_is_what_datatable_paints(theme: str) -> N
                             direct += 1
                             assert ours == theirs, (index, column, cursor, hover)
         assert direct > table.row_count * 3  # most cells take the direct way
+
+
+@pytest.mark.anyio
+async def test_a_textbox_lays_the_screen_out_only_when_its_size_can_change() -> None:
+    """Static.update lays out the whole screen (a full repaint of every table on it): a TextBox
+    skips an update that changes nothing, and a fixed-height one never asks for a layout."""
+    from rich.text import Text
+
+    from tui.widgets.textbox import TextBox
+
+    class Host(App[None]):
+        CSS = "#fixed { height: 1; } #auto { height: auto; }"
+
+        def compose(self) -> ComposeResult:
+            yield TextBox("", id="fixed")
+            yield TextBox("", id="auto")
+
+    async with Host().run_test() as pilot:
+        layouts: list[str] = []
+        for box in pilot.app.query(TextBox):
+            refresh = box.refresh
+
+            def spy(*args: Any, _box: TextBox = box, _refresh: Any = refresh, **kwargs: Any) -> Any:
+                if kwargs.get("layout"):
+                    layouts.append(str(_box.id))
+                return _refresh(*args, **kwargs)
+
+            box.refresh = spy  # type: ignore[method-assign]
+        fixed, auto = pilot.app.query_one("#fixed", TextBox), pilot.app.query_one("#auto", TextBox)
+        fixed.update(Text("up 1s"))
+        fixed.update(Text("up 2s"))
+        auto.update(Text("one line"))
+        auto.update(Text("one line"))  # the same: nothing at all
+        auto.update(Text("one line", style="bold"))  # not the same: its style changed
+        await pilot.pause()
+        assert layouts == ["auto", "auto"]
+        assert str(fixed.render()) == "up 2s" and auto.content.style == "bold"
+
+
+@pytest.mark.anyio
+async def test_rows_added_above_a_cursor_at_the_bottom_scroll_it_back_into_view_in_the_same_pass() -> None:
+    """The cursor keeps its row when rows come on top; when that pushes it off screen the table
+    scrolls at once, not after the next frame (a second full repaint per batch)."""
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LiveTable([("id", "id")], order=lambda key, _cells: -int(key), id="t")
+
+    async with Host().run_test(size=(40, 12)) as pilot:
+        table = pilot.app.query_one(LiveTable)
+        table.sync({str(i): (str(i),) for i in range(100, 200)})
+        await pilot.pause()
+        table.focus()
+        table.move_cursor(row=8)
+        await pilot.pause()
+        key, scroll = table.cursor_key(), table.scroll_y
+        table.merge({str(i): (str(i),) for i in range(200, 205)}, gone=[str(i) for i in range(100, 105)])
+        assert table.cursor_key() == key and table.cursor_row == 13
+        assert table.scroll_y > scroll  # already, before any frame

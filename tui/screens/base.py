@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Input, Static
 
 from tui.datasource import is_unavailable
 from tui.widgets.table import LiveTable
+from tui.widgets.textbox import TextBox
 
 if TYPE_CHECKING:
     from tui.app import DashApp
@@ -111,7 +112,7 @@ class Pane(Vertical):
                      classes="filter")
 
     def empty_line(self) -> Static:
-        return Static("", id=f"empty-{self.NAME}", classes="empty")
+        return TextBox("", id=f"empty-{self.NAME}", classes="empty")
 
     def table(self) -> LiveTable | None:
         tables = self.query(LiveTable)

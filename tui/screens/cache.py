@@ -14,6 +14,7 @@ from tui import format as fmt
 from tui import records as rec
 from tui.screens.base import PARAMS, Pane, Results
 from tui.widgets.table import Cell, Col, LiveTable, Row, theme_style
+from tui.widgets.textbox import TextBox
 
 KEY_COLUMNS = [Col("key", "key (in its repo; model names for ids)", flex=True, min=36), Col("repo", "repo", drop=4),
                Col("size", "size"), Col("age", "age", drop=2), Col("hits", "hits/reads", drop=1),
@@ -70,9 +71,9 @@ class CachePane(Pane):
 
     def compose(self) -> ComposeResult:
         yield self.filter_box()
-        yield Static("", id="cache-summary", classes="box")
+        yield TextBox("", id="cache-summary", classes="box")
         yield LiveTable(STAT_COLUMNS, id="cache-backends")
-        yield Static("", id="cache-page")
+        yield TextBox("", id="cache-page")
         yield self.empty_line()
         yield LiveTable(KEY_COLUMNS, id="cache-keys")
 

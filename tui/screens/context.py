@@ -18,6 +18,7 @@ from tui import format as fmt
 from tui import records as rec
 from tui.screens.base import Pane, Results
 from tui.widgets.table import Cell, Col, LiveTable, Row
+from tui.widgets.textbox import TextBox
 
 SCOPE_COLUMNS = [Col("scope", "scope", flex=True, min=16), Col("keys", "keys"), Col("bytes", "size"),
                  Col("updated", "updated", drop=2), Col("next", "next key expires", drop=1), Col("ttl", "TTL left")]
@@ -44,9 +45,9 @@ class ContextPane(Pane):
     def compose(self) -> ComposeResult:
         yield self.filter_box()
         yield self.empty_line()
-        yield Static("", id="context-summary", classes="box")
+        yield TextBox("", id="context-summary", classes="box")
         yield LiveTable(SCOPE_COLUMNS, id="context-scopes", sort=("updated", False))
-        yield Static("", id="context-keys-title")
+        yield TextBox("", id="context-keys-title")
         yield LiveTable(KEY_COLUMNS, id="context-keys", order=lambda k, r: k)
 
     def table(self) -> LiveTable:

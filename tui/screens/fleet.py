@@ -13,6 +13,7 @@ from tui import format as fmt
 from tui import records as rec
 from tui.screens.base import Pane, Results
 from tui.widgets.table import Cell, Col, LiveTable, Row
+from tui.widgets.textbox import TextBox
 
 COLUMNS = [Col("name", "name"), Col("kind", "kind"), Col("where", "where", flex=True, min=12),
            Col("labels", "labels", drop=2), Col("state", "state"), Col("version", "version"),
@@ -38,7 +39,7 @@ class FleetPane(Pane):
         yield self.filter_box()
         yield self.empty_line()
         yield LiveTable(COLUMNS, id="fleet-table", order=lambda k, r: k)
-        yield Static("", id="fleet-activity")
+        yield TextBox("", id="fleet-activity")
 
     def show(self, results: Results) -> None:
         if self.unavailable(results):

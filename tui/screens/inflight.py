@@ -13,6 +13,7 @@ from tui import format as fmt
 from tui import records as rec
 from tui.screens.base import Pane, Results
 from tui.widgets.table import Cell, Col, LiveTable, Row
+from tui.widgets.textbox import TextBox
 
 COLUMNS = [Col("key", "key", max=12, drop=6), Col("method", "method", drop=3),
            Col("target", "model / command", flex=True, min=20), Col("origin", "origin", drop=4),
@@ -82,7 +83,7 @@ class InflightPane(Pane):
         yield self.empty_line()
         yield LiveTable(COLUMNS, id="inflight-table", sort=("waiters", True),  # the biggest flight first
                         order=lambda k, r: -(self.flights.get(k, {}).get("started") or 0))
-        yield Static("", id="peers-title")
+        yield TextBox("", id="peers-title")
         yield LiveTable(PEER_COLUMNS, id="peers", sort=("waited", True))
         yield LiveTable(TIMELINE_COLUMNS, id="calls-timeline", sort=("time", True))
 

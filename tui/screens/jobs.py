@@ -18,6 +18,7 @@ from tui import records as rec
 from tui.screens.base import Pane, Results
 from tui.widgets.logview import MAX_LINES, LogLine, LogScreen
 from tui.widgets.table import Cell, Col, LiveTable, Row, theme_style
+from tui.widgets.textbox import TextBox
 
 COLUMNS = [Col("id", "id", max=12), Col("state", "state"), Col("kind", "kind", drop=4),
            Col("target", "model.method / command", flex=True, min=24), Col("pid", "pid", drop=3),
@@ -85,7 +86,7 @@ class JobsPane(Pane):
             yield LiveTable(COLUMNS, id="jobs-table",
                             order=lambda k, r: -(rec.number(self.jobs.get(k, {}).get("created_at")) or 0))
             with Vertical(id="job-detail", classes="detail"):
-                yield Static("", id="job-record")
+                yield TextBox("", id="job-record")
                 yield Log(id="job-log", max_lines=2000, auto_scroll=True)
 
     def table(self) -> LiveTable:

@@ -15,6 +15,7 @@ from tui import records as rec
 from tui.screens.base import Pane, Results
 from tui.widgets.chart import RateChart
 from tui.widgets.table import theme_style
+from tui.widgets.textbox import TextBox
 
 KPI_KEYS = ("hit", "hit-window", "rps", "coalesced", "saved", "flights", "waiters", "running")
 WINDOWS = (60, 900, 3600)
@@ -47,15 +48,15 @@ class OverviewPane(Pane, can_focus=True):
         yield Input(id="filter-overview", classes="filter")
         yield self.empty_line()
         with Horizontal(id="overview-top"):
-            yield Static("", id="daemon-info", classes="box")
-            yield Static("", id="backends", classes="box")
-        yield Static("", id="kpis", classes="box")
+            yield TextBox("", id="daemon-info", classes="box")
+            yield TextBox("", id="backends", classes="box")
+        yield TextBox("", id="kpis", classes="box")
         with Horizontal(id="charts"):
             with Vertical(classes="chart"):
-                yield Static("", classes="chart-title", id="hit-title")
+                yield TextBox("", classes="chart-title", id="hit-title")
                 yield RateChart(id="hit-chart", percent=True, colour="success")
             with Vertical(classes="chart"):
-                yield Static("", classes="chart-title", id="rps-title")
+                yield TextBox("", classes="chart-title", id="rps-title")
                 yield RateChart(id="rps-chart", percent=False, colour="accent")
 
     def requests(self, tick: int) -> list[tuple[str, Any]]:

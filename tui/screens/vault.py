@@ -15,6 +15,7 @@ from tui import format as fmt
 from tui import records as rec
 from tui.screens.base import Pane, Results, console_words
 from tui.widgets.table import Cell, Col, LiveTable, Row, theme_style
+from tui.widgets.textbox import TextBox
 
 COLUMNS = [Col("vault", "vault"), Col("key", "key", max=40), Col("backend", "backend", drop=3),
            Col("labels", "labels", flex=True, min=8, drop=1), Col("updated", "updated", drop=2),
@@ -46,7 +47,7 @@ class VaultPane(Pane):
     def compose(self) -> ComposeResult:
         yield self.filter_box()
         yield self.empty_line()
-        yield Static("", id="vault-summary", classes="box")
+        yield TextBox("", id="vault-summary", classes="box")
         yield LiveTable(COLUMNS, id="vault-table", order=lambda k, r: k)
 
     def table(self) -> LiveTable:

@@ -604,6 +604,12 @@ class LiveTable(DataTable[Any]):
             return
         if index != self.cursor_row:
             self.move_cursor(row=index, animate=False)
+            # DataTable scrolls after the next frame when rows were added (their height may not
+            # count yet): a second repaint. Where the table is already tall enough, scroll now.
+            if self._require_update_dimensions:
+                _, y, _, height = self._get_row_region(index)
+                if y + height <= self.virtual_size.height:
+                    self._scroll_cursor_into_view()
 
     def _resort(self) -> None:
         """Order rows by the sort column, else by `order(key, cells)`; keyed by row key."""
