@@ -199,7 +199,7 @@ class DashApp(App[None]):
         pane = self.active_pane()
         pane.tick()
         active = pane.NAME
-        if active in self.dirty or self.tick % ACTIVE_PANE_EVERY == 0:
+        if active in self.dirty or self.tick % (pane.READ_EVERY or ACTIVE_PANE_EVERY) == 0:
             names.add(active)
         self.refresh_panes(sorted(names))
 
@@ -293,7 +293,8 @@ class DashApp(App[None]):
                 continue
             pane.remember(mine)
             applied = False
-            if not self.paused and pane.NAME == active:  # a hidden pane re-reads when shown
+            # a hidden pane re-reads when shown, unless its events keep it whole
+            if not self.paused and (pane.NAME == active or (pane.WHOLE_FROM_EVENTS and pane.NAME in self.loaded)):
                 try:
                     pane.on_events(mine)
                     applied = True

@@ -217,6 +217,29 @@ class TestEvents:
             assert ("jobs.list", {"limit": 1000, "created_since": newest}) in app.source.calls
             assert len(merges) == 1  # one pass for the change and the new job
 
+    async def test_a_hidden_jobs_pane_takes_its_events_and_shows_at_once(self, snapshot_app: Any) -> None:
+        """The Jobs pane's events keep it whole even while another pane is shown: switching back
+        to it reads nothing (a 1,000-job list is not read on every visit)."""
+        from tui.messages import EventsArrived
+
+        app = snapshot_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("4")
+            await settle(pilot)
+            await pilot.press("3")
+            await settle(pilot)
+            lists_before = sum(1 for m, _ in app.source.calls if m == "jobs.list")
+            job = JOBS[1]["id"]
+            app.post_message(EventsArrived([{"topic": "jobs", "data": {"type": "job.state", "id": job,
+                                                                       "state": "failed", "exit_code": 3}}]))
+            await settle(pilot)
+            assert "jobs" not in app.dirty
+            await pilot.press("4")
+            await settle(pilot)
+            assert {r[0]: r for r in cell_texts(app, "jobs-table")}[job][1] == "failed"
+            assert sum(1 for m, _ in app.source.calls if m == "jobs.list") == lists_before
+
     async def test_events_update_rows_by_key_and_wait_while_paused(self, snapshot_app: Any) -> None:
         from tui.messages import EventsArrived
 

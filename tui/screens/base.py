@@ -43,9 +43,11 @@ class Pane(Vertical):
     METHODS: ClassVar[tuple[str, ...]] = ()
     """RPCs the pane needs; when the first is missing the pane says it is not available."""
     WHOLE_FROM_EVENTS: ClassVar[bool] = False
-    """True: a visible pane that applied a batch of its events is up to date (it fetches what the
-    events lack itself), so events do not make it read its lists again; a hidden or paused one
-    still does when shown."""
+    """True: a pane that applied a batch of its events is up to date (it fetches what the events
+    lack itself), so it takes its events hidden or not and is not read again for them (nor when
+    shown); while the console is paused it still is."""
+    READ_EVERY: ClassVar[int] = 0
+    """While visible, read its lists every this many ticks (0: the console's default)."""
     MUTATING: ClassVar[frozenset[str]] = frozenset()
     """Actions turned off by --read-only."""
     KEYS: ClassVar[list[tuple[str, str]]] = []

@@ -29,6 +29,8 @@ LIMIT = 1000
 TICK_AFTER_EVENTS = 0.9
 """Seconds after a batch of events within which a tick leaves the running jobs' times alone."""
 PROGRESS = {"queued": 0, "running": 1}
+AGES_EVERY = 5
+"""Ticks between recomputing every row's age (running jobs' times move every tick)."""
 NARROW = 120
 """Below this many columns the detail goes under the table instead of beside it."""
 
@@ -57,6 +59,7 @@ class JobsPane(Pane):
     TOPICS = ("jobs",)
     METHODS = ("jobs.list",)
     WHOLE_FROM_EVENTS = True
+    READ_EVERY = 30  # a safety net: events keep it whole, and every fifth tick recomputes its times
     MUTATING = frozenset({"cancel_job", "cancel_all"})
     KEYS = [("enter", "open the job: record and log tail, following live"),
             ("l", "the log on the whole screen (w wrap, s autoscroll, t timestamps)"),
@@ -78,6 +81,7 @@ class JobsPane(Pane):
         """Rows changed by events, waiting for the records of new jobs to be painted with them."""
         self._gone: set[str] = set()
         self._applied_at = 0.0
+        self._ticks = 0
 
     def compose(self) -> ComposeResult:
         yield self.filter_box()
@@ -148,7 +152,11 @@ class JobsPane(Pane):
     def tick(self) -> None:
         """Running and queued jobs' times move on; nothing else is touched (and nothing at all when
         a batch of events moved them less than a tick ago: one repaint a second, not two)."""
-        if time.monotonic() - self._applied_at >= TICK_AFTER_EVENTS:
+        self._ticks += 1
+        if self._ticks % AGES_EVERY == 0:  # every job's age and times, from the records held
+            self._pending.update({job_id: self._row(job) for job_id, job in self.jobs.items()})
+            self._apply_pending()
+        elif time.monotonic() - self._applied_at >= TICK_AFTER_EVENTS:
             self._apply_pending()
         if self.detail_id in self.jobs:
             self._show_record(self.jobs[self.detail_id])
