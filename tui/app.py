@@ -16,7 +16,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.theme import Theme
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
 from swampd.client import DaemonUnavailable, RpcError
 from themes import DEFAULT_THEME, load_themes, resolve_name
@@ -29,6 +29,7 @@ from tui.palette import DashCommands
 from tui.screens import PANES, JobsPane, OverviewPane, Pane
 from tui.screens.base import PARAMS
 from tui.widgets.confirm import ConfirmScreen
+from tui.widgets.keyline import KeyLine
 from tui.widgets.prompt import PromptScreen
 from tui.widgets.table import theme_style
 from tui.widgets.textbox import TextBox
@@ -125,7 +126,7 @@ class DashApp(App[None]):
             for index, pane_type in enumerate(PANES):
                 with TabPane(f"{index + 1} {pane_type.TITLE}", id=f"tab-{pane_type.NAME}"):
                     yield pane_type()
-        yield Footer()
+        yield KeyLine()
 
     def on_mount(self) -> None:
         self.theme_changed_signal.subscribe(self, self._theme_changed)

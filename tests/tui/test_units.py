@@ -452,3 +452,37 @@ async def test_rows_added_above_a_cursor_at_the_bottom_scroll_it_back_into_view_
         table.merge({str(i): (str(i),) for i in range(200, 205)}, gone=[str(i) for i in range(100, 105)])
         assert table.cursor_key() == key and table.cursor_row == 13
         assert table.scroll_y > scroll  # already, before any frame
+
+
+@pytest.mark.anyio
+async def test_the_key_line_shows_the_focused_keys_and_a_click_presses_one() -> None:
+    """tui/widgets/keyline.py draws the shown bindings as one line (Textual's Footer mounts a
+    widget per key again on every pane switch); it follows the bindings and a click on a key
+    presses it."""
+    from textual.binding import Binding
+
+    from tui.widgets.keyline import KeyLine
+
+    class Host(App[None]):
+        BINDINGS = [Binding("a", "count", "add one"), Binding("h", "hidden", "not shown", show=False)]
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.count = 0
+
+        def compose(self) -> ComposeResult:
+            yield KeyLine()
+
+        def action_count(self) -> None:
+            self.count += 1
+
+    async with Host().run_test(size=(60, 5)) as pilot:
+        await pilot.pause()
+        line = pilot.app.query_one(KeyLine)
+        text = line.render().plain
+        assert text.startswith(" a add one ") and "not shown" not in text
+        assert text.rstrip().endswith("palette")
+        await pilot.click(KeyLine, offset=(1, 0))
+        await pilot.click(KeyLine, offset=(30, 0))  # between keys: nothing
+        await pilot.pause()
+        assert pilot.app.count == 1

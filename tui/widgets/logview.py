@@ -13,9 +13,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, RichLog, Static
+from textual.widgets import RichLog, Static
 
 from tui import format as fmt
+from tui.widgets.keyline import KeyLine
 
 MAX_LINES = 10_000
 LogLine = tuple[float | None, str]
@@ -45,7 +46,7 @@ class LogScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("", id="log-head")
         yield RichLog(id="log-full", wrap=False, markup=False, highlight=False, auto_scroll=True, max_lines=MAX_LINES)
-        yield Footer()
+        yield KeyLine()
 
     def on_mount(self) -> None:
         self._rewrite()
