@@ -32,10 +32,17 @@ def make_repo(env: dict[str, str], root: Path, script: str) -> Path:
     return repo
 
 
+def _as_from_a_shell() -> None:
+    """Ctrl-C works in the callers as it does for an agent's or a user's `swamp`: a test run started
+    in the background by a shell without job control inherits SIGINT ignored (and Python then keeps
+    ignoring it), which would make the interrupt tests wait for nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_callers(env: dict[str, str], repo: Path, n: int, *extra: str) -> list[subprocess.Popen[bytes]]:
     return [subprocess.Popen([*swamp_command(), "model", "method", "run", "job", "execute", *extra],
                              cwd=repo, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE) for _ in range(n)]
+                             stderr=subprocess.PIPE, preexec_fn=_as_from_a_shell) for _ in range(n)]
 
 
 def finish(proc: subprocess.Popen[bytes]) -> tuple[int, bytes, bytes]:
