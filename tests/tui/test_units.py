@@ -486,3 +486,24 @@ async def test_the_key_line_shows_the_focused_keys_and_a_click_presses_one() -> 
         await pilot.click(KeyLine, offset=(30, 0))  # between keys: nothing
         await pilot.pause()
         assert pilot.app.count == 1
+
+
+@pytest.mark.anyio
+async def test_keys_near_the_view_are_the_rows_on_screen_and_a_screenful_either_side() -> None:
+    """What the Jobs pane recomputes ages for every few ticks (not all 1,000 rows)."""
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LiveTable([("id", "id")], order=lambda key, _cells: int(key), id="t")
+
+    async with Host().run_test(size=(40, 12)) as pilot:
+        table = pilot.app.query_one(LiveTable)
+        table.sync({str(i): (str(i),) for i in range(100)})
+        await pilot.pause()
+        height = table.size.height
+        assert table.keys_near_view() == [str(i) for i in range(2 * height)]
+        table.scroll_to(y=50, animate=False, immediate=True)
+        await pilot.pause()
+        near = table.keys_near_view()
+        assert near == [str(i) for i in range(50 - height, 50 + 2 * height)]
+        assert "0" not in near and "99" not in near

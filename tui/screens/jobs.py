@@ -30,7 +30,8 @@ TICK_AFTER_EVENTS = 0.9
 """Seconds after a batch of events within which a tick leaves the running jobs' times alone."""
 PROGRESS = {"queued": 0, "running": 1}
 AGES_EVERY = 5
-"""Ticks between recomputing every row's age (running jobs' times move every tick)."""
+"""Ticks between recomputing the ages of the rows on and near the screen (running jobs' times move
+every tick; the rest of the list gets its ages with the next full read)."""
 NARROW = 120
 """Below this many columns the detail goes under the table instead of beside it."""
 
@@ -153,8 +154,9 @@ class JobsPane(Pane):
         """Running and queued jobs' times move on; nothing else is touched (and nothing at all when
         a batch of events moved them less than a tick ago: one repaint a second, not two)."""
         self._ticks += 1
-        if self._ticks % AGES_EVERY == 0:  # every job's age and times, from the records held
-            self._pending.update({job_id: self._row(job) for job_id, job in self.jobs.items()})
+        if self._ticks % AGES_EVERY == 0:  # the ages and times near the view, from the records held
+            near = (self.jobs.get(key) for key in self.table().keys_near_view())
+            self._pending.update({rec.text(job.get("id")): self._row(job) for job in near if job is not None})
             self._apply_pending()
         elif time.monotonic() - self._applied_at >= TICK_AFTER_EVENTS:
             self._apply_pending()

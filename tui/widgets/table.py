@@ -210,6 +210,14 @@ class LiveTable(DataTable[Any]):
         keys = (self._row_locations.get_key(i) for i in range(self.row_count))
         return [str(k.value) for k in keys if k is not None]
 
+    def keys_near_view(self) -> list[str]:
+        """Keys of the rows on screen, and a screenful either side (what a scroll shows next)."""
+        height = max(self.size.height, 1)
+        start = max(int(self.scroll_y) - height, 0)
+        end = min(int(self.scroll_y) + 2 * height, self.row_count)
+        keys = (self._row_locations.get_key(i) for i in range(start, end))
+        return [str(k.value) for k in keys if k is not None]
+
     def cursor_key(self) -> str | None:
         if not self.row_count:
             return None
