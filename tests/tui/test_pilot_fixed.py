@@ -182,6 +182,11 @@ class TestCachePaging:
             assert all("item24" in r[0] for r in cell_texts(app, "cache-keys"))
 
 
+def job_event(job_id: str, state: str, exit_code: int | None = None) -> dict[str, Any]:
+    """A `jobs` topic event as the daemon publishes it (swampd/jobs/manager.py `_emit`)."""
+    return {"topic": "jobs", "data": {"type": "job.state", "id": job_id, "state": state, "exit_code": exit_code}}
+
+
 class TestEvents:
     async def test_new_jobs_and_changes_are_painted_together_and_never_go_back(self, snapshot_app: Any) -> None:
         """An event naming an unknown job: the pane asks for the jobs created since its newest, and
@@ -206,11 +211,13 @@ class TestEvents:
             table = app.pane_named("jobs").table()
             merges: list[int] = []
             merge = table.merge
-            table.merge = lambda rows, gone=(): (merges.append(len(rows)), merge(rows, gone))[1]  # type: ignore
-            app.post_message(EventsArrived([
-                {"topic": "jobs", "data": {"type": "job.state", "id": known["id"], "state": "succeeded",
-                                           "exit_code": 0}},
-                {"topic": "jobs", "data": {"type": "job.state", "id": fresh["id"], "state": "queued"}}]))
+
+            def counted(rows: Any, gone: Any = ()) -> None:
+                merges.append(len(rows))
+                merge(rows, gone)
+
+            table.merge = counted  # type: ignore[method-assign]
+            app.post_message(EventsArrived([job_event(known["id"], "succeeded", 0), job_event(fresh["id"], "queued")]))
             await wait_for(pilot, lambda: fresh["id"] in {r[0] for r in cell_texts(app, "jobs-table")}, "new job")
             rows = {r[0]: r for r in cell_texts(app, "jobs-table")}
             assert rows[known["id"]][1] == "succeeded" and rows[fresh["id"]][1] == "running"
@@ -231,8 +238,7 @@ class TestEvents:
             await settle(pilot)
             lists_before = sum(1 for m, _ in app.source.calls if m == "jobs.list")
             job = JOBS[1]["id"]
-            app.post_message(EventsArrived([{"topic": "jobs", "data": {"type": "job.state", "id": job,
-                                                                       "state": "failed", "exit_code": 3}}]))
+            app.post_message(EventsArrived([job_event(job, "failed", 3)]))
             await settle(pilot)
             assert "jobs" not in app.dirty
             await pilot.press("4")
@@ -250,8 +256,7 @@ class TestEvents:
             await settle(pilot)
             lists_before = sum(1 for m, _ in app.source.calls if m == "jobs.list")
             job = JOBS[1]["id"]
-            app.post_message(EventsArrived([{"topic": "jobs", "data": {"type": "job.state", "id": job,
-                                                                       "state": "cancelled", "exit_code": None}}]))
+            app.post_message(EventsArrived([job_event(job, "cancelled")]))
             await settle(pilot)
             rows = {r[0]: r for r in cell_texts(app, "jobs-table")}
             assert rows[job][1] == "cancelled"
@@ -260,8 +265,7 @@ class TestEvents:
             # paused: the event waits
             await pilot.press("p")
             other = JOBS[0]["id"]
-            app.post_message(EventsArrived([{"topic": "jobs", "data": {"type": "job.state", "id": other,
-                                                                       "state": "failed", "exit_code": 1}}]))
+            app.post_message(EventsArrived([job_event(other, "failed", 1)]))
             await settle(pilot)
             assert {r[0]: r for r in cell_texts(app, "jobs-table")}[other][1] == "running"
             assert "jobs" in app.dirty  # not applied: the list is read again once resumed

@@ -113,7 +113,7 @@ async def test_live_table_touches_only_what_changed() -> None:
         assert table.visible_keys() == ["k9999"]
         table.set_filter("")
         assert table.row_count == 1000
-        table.update_fields("k0001", b="z")
+        table.upsert("k0001", (1, "z"))
         assert [str(c) for c in table.get_row("k0001")] == ["1", "z"]
         await pilot.pause()
 
@@ -238,7 +238,7 @@ async def test_a_changed_cell_is_repainted_and_an_unchanged_one_is_not() -> None
         table.sync({"a": ("a", "first"), "b": ("b", "other")})
         await pilot.pause()
         assert "first" in line(table, "a") and "other" in line(table, "b")
-        table.update_fields("a", n="second")
+        table.upsert("a", ("a", "second"))
         await pilot.pause()
         assert "second" in line(table, "a") and "first" not in line(table, "a")
         table.discard("a")
@@ -247,7 +247,7 @@ async def test_a_changed_cell_is_repainted_and_an_unchanged_one_is_not() -> None
         await pilot.pause()
         assert "third" in line(table, "a") and "other" in line(table, "b")
         painted = len(table._painted)
-        table.update_fields("b", n="again")  # as wide as before: no column grows
+        table.upsert("b", ("b", "again"))  # as wide as before: no column grows
         await pilot.pause()
         assert "again" in line(table, "b") and "third" in line(table, "a")
         assert len(table._painted) - painted <= 2  # only b's two cells were painted again

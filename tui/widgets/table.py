@@ -185,19 +185,6 @@ class LiveTable(DataTable[Any]):
         self._grow(cells)
         self._apply_one(key)
 
-    def update_fields(self, key: str, **cells: Any) -> None:
-        """Change some cells of a known row (an event's delta); unknown rows are ignored."""
-        current = self.source_rows.get(key)
-        if current is None:
-            return
-        values = list(current)
-        for column, value in cells.items():
-            if column in self._index:
-                values[self._index[column]] = as_cell(value)
-        self.source_rows[key] = tuple(values)
-        self._grow(self.source_rows[key])
-        self._apply_one(key)
-
     def discard(self, key: str) -> None:
         self.source_rows.pop(key, None)
         self._apply_one(key)
