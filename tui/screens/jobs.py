@@ -78,8 +78,8 @@ class JobsPane(Pane):
         self.following = False
         self._asking_new = False
         self._ask_again = False
-        self._pending: dict[str, Row] = {}
-        """Rows changed by events, waiting for the records of new jobs to be painted with them."""
+        self._pending: set[str] = set()
+        """Jobs changed by events, waiting for the records of new jobs to be painted with them."""
         self._gone: set[str] = set()
         self._applied_at = 0.0
         self._ticks = 0
@@ -115,7 +115,7 @@ class JobsPane(Pane):
             return
         jobs = rec.dicts(rec.mapping(results.get("jobs.list")).get("jobs"))
         self.jobs = {rec.text(j["id"]): j for j in jobs if rec.text(j.get("id"))}
-        self._pending, self._gone = {}, set()  # the whole list, read after them
+        self._pending, self._gone = set(), set()  # the whole list, read after them
         self.table().sync({k: self._row(j) for k, j in self.jobs.items()})
         self.set_empty("" if self.jobs else "no jobs yet: `swamp run MODEL METHOD` submits one")
         record = results.get("jobs.get")
@@ -155,8 +155,7 @@ class JobsPane(Pane):
         a batch of events moved them less than a tick ago: one repaint a second, not two)."""
         self._ticks += 1
         if self._ticks % AGES_EVERY == 0:  # the ages and times near the view, from the records held
-            near = (self.jobs.get(key) for key in self.table().keys_near_view())
-            self._pending.update({rec.text(job.get("id")): self._row(job) for job in near if job is not None})
+            self._pending.update(self.table().keys_near_view())
             self._apply_pending()
         elif time.monotonic() - self._applied_at >= TICK_AFTER_EVENTS:
             self._apply_pending()
@@ -165,16 +164,13 @@ class JobsPane(Pane):
 
     def _apply_pending(self) -> None:
         """Changed rows, new rows, rows gone and the running jobs' times, into the table in one pass."""
-        rows, gone = self._pending, self._gone
-        self._pending, self._gone = {}, set()
-        for job_id, job in self.jobs.items():
-            if job.get("state") in ACTIVE and job_id not in rows:
-                rows[job_id] = self._row(job)
-        self.table().merge(rows, gone)
+        changed = self._pending | {job_id for job_id, job in self.jobs.items() if job.get("state") in ACTIVE}
+        gone = self._gone
+        self._pending, self._gone = set(), set()
+        self.table().merge({job_id: self._row(self.jobs[job_id]) for job_id in changed if job_id in self.jobs}, gone)
         self._applied_at = time.monotonic()
 
     def on_events(self, events: list[dict[str, Any]]) -> None:
-        changed = self._pending
         unknown = False
         for event in events:
             data = rec.mapping(event.get("data"))
@@ -193,7 +189,7 @@ class JobsPane(Pane):
                 job["started_at"] = now
             if job["state"] not in ACTIVE and not job.get("ended_at"):
                 job["ended_at"] = now
-            changed[job_id] = self._row(job)
+            self._pending.add(job_id)
             if job_id == self.detail_id:
                 self._show_record(job)
         if unknown and self.jobs:
@@ -226,13 +222,13 @@ class JobsPane(Pane):
             known = self.jobs.get(job_id)
             if job_id and (known is None or _progress(job) >= _progress(known)):  # never back in time
                 self.jobs[job_id] = job
-                self._pending[job_id] = self._row(job)
+                self._pending.add(job_id)
         if len(self.jobs) > LIMIT:  # the newest LIMIT, as jobs.list itself answers
             oldest = sorted(self.jobs, key=lambda k: rec.number(self.jobs[k].get("created_at")) or 0)
             for job_id in oldest[: len(self.jobs) - LIMIT]:
                 if job_id != self.detail_id:
                     del self.jobs[job_id]
-                    self._pending.pop(job_id, None)
+                    self._pending.discard(job_id)
                     self._gone.add(job_id)
         if self._ask_again:
             self._ask_again = False
