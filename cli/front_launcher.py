@@ -17,9 +17,7 @@ import json
 import shlex
 from collections.abc import Iterable
 
-MARKER = "# swampd-front"
-"""Line 2 of the launcher: how swampd recognises its own `swamp` (swampd.swamp_binary.OWN_MARKERS)."""
-
+# Line 2 is how swampd recognises its own `swamp` (swampd.swamp_binary.OWN_MARKERS).
 TEMPLATE = r"""#!/bin/sh
 # swampd-front: swampd's `swamp` front end for the real swamp (`swamp daemon uninstall-front` removes it)
 # Commands swampd may answer go to Python; every other one goes straight to the real swamp.
