@@ -286,6 +286,47 @@ async def test_rows_moved_down_by_a_new_row_on_top_are_not_repainted_and_point_a
 
 
 @pytest.mark.anyio
+async def test_lines_of_rows_moved_down_are_not_drawn_again_and_read_as_their_new_row() -> None:
+    """DataTable draws every line anew after any change; a kept line is reused when its row only
+    moved, and is what DataTable draws at the new place, segment for segment (the row number the
+    mouse reads included). A changed row, the cursor's and the mouse's rows are drawn anew."""
+    from textual.widgets import DataTable
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LiveTable([("id", "id"), ("n", "n")], order=lambda key, _cells: -int(key), id="t")
+
+    def drawn_by_datatable(table: LiveTable, y: int) -> Any:
+        table._update_count += 1  # past DataTable's own line cache
+        return DataTable._render_line(table, y, 0, table.size.width, table.rich_style)
+
+    async with Host().run_test(size=(60, 30)) as pilot:
+        table = pilot.app.query_one(LiveTable)
+        table.focus()
+        table.sync({str(i): (str(i), f"row {i}") for i in range(10, 20)})
+        await pilot.pause()
+        await pilot.press("down", "down")  # the cursor on "17"
+        drawn = len(table._drawn)
+        table.upsert("20", ("20", "row 20"))
+        table.upsert("21", ("21", "row 21"))
+        table.upsert("15", ("15", "ROW 15"))  # as wide as before: no column grows
+        await pilot.pause()
+        assert table.cursor_key() == "17"
+        assert len(table._drawn) - drawn == 3  # the two new rows and the changed one
+        for key in ("19", "17", "15", "10"):
+            y = table.get_row_index(key) + 1  # line 0 is the header
+            ours = table.render_line(y)
+            assert list(ours) == list(drawn_by_datatable(table, y)), key
+            rows = {seg.style.meta["row"] for seg in ours if seg.style and "row" in seg.style.meta}
+            assert rows == {y - 1}, key
+        table.upsert("22", ("22", "row 22"))  # one new row: every moved row changes stripe
+        await pilot.pause()
+        for key in ("19", "17"):
+            y = table.get_row_index(key) + 1
+            assert list(table.render_line(y)) == list(drawn_by_datatable(table, y)), key
+
+
+@pytest.mark.anyio
 async def test_sort_by_any_column_typed_and_sticky() -> None:
     from tui.widgets.table import Cell
 

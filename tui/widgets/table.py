@@ -26,6 +26,7 @@ from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.color import Color, ColorParseError
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, CellKey, ColumnKey, RowDoesNotExist, RowKey
 
@@ -33,6 +34,8 @@ from tui.widgets.cell_paint import paint_plain
 
 PAINTED_CELLS = 4096
 """Cells kept painted: a full 220x60 screen of a ten-column table is ~600."""
+PAINTED_LINES = 1024
+"""Table lines kept drawn: a 60-line screen in both zebra stripes, with room for scrolling back."""
 TONES = {"ok": "success", "bad": "error", "warn": "warning", "active": "accent", "info": "secondary"}
 """Cell tone -> the theme variable that colours it (every shipped theme defines them all)."""
 
@@ -101,6 +104,18 @@ def _stamped(lines: list[list[Segment]], meta: Style) -> list[list[Segment]]:
             for line in lines]
 
 
+def _restamped(strip: Strip, meta: Style) -> Strip:
+    """The same line, its cells' segments carrying another row number in their meta (segments
+    without a row number, such as the padding Strip adds, stay as they are)."""
+    segments = []
+    for segment in strip:
+        style = segment.style
+        if style is not None and style._meta is not None and "row" in style.meta:
+            segment = Segment(segment.text, style + meta, segment.control)
+        segments.append(segment)
+    return Strip(segments, strip.cell_length)
+
+
 def _sort_key(cell: Cell | None) -> tuple[int, Any]:
     value = None if cell is None else cell.sort_value
     if isinstance(value, bool):
@@ -151,6 +166,8 @@ class LiveTable(DataTable[Any]):
         self._row_versions: dict[RowKey, int] = {}
         self._versions = itertools.count(1)
         self._painted: LRUCache[tuple[Any, ...], Any] = LRUCache(PAINTED_CELLS)
+        self._drawn: LRUCache[tuple[Any, ...], tuple[int, Strip]] = LRUCache(PAINTED_LINES)
+        self._pass_columns: tuple[tuple[Any, int], ...] | None = None
         self._row_styles: dict[tuple[int, Style], Style] | None = None
         self._pass_style: Style | None = None
         self._pass_backgrounds: tuple[Color, Color] | None = None
@@ -372,12 +389,49 @@ class LiveTable(DataTable[Any]):
         self._row_styles = {}
         self._pass_style = super().rich_style
         self._pass_backgrounds = super().background_colors
+        self._pass_columns = self._column_widths()
         try:
             return super().render_lines(crop)
         finally:
             self._row_styles = None
             self._pass_style = None
             self._pass_backgrounds = None
+            self._pass_columns = None
+
+    def _column_widths(self) -> tuple[tuple[Any, int], ...]:
+        return tuple((column.key, column.get_render_width(self)) for column in self.ordered_columns)
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        """DataTable keys its drawn lines on the table-wide change counter and the cursor's and
+        mouse's exact cells, so any change redraws every line on screen. Here a row's line is kept
+        by what it shows: the row's key and version, its zebra stripe, whether the cursor or the
+        mouse is on it, and the columns' widths; a row that only moved gets the line drawn before,
+        with the row number the mouse reads from its segments stamped anew."""
+        if self.cursor_type != "row" or self.fixed_columns or (self._labelled_row_exists and self.show_row_labels):
+            return super()._render_line(y, x1, x2, base_style)
+        try:
+            row_key, line_no = self._get_offsets(y)
+        except LookupError:
+            return super()._render_line(y, x1, x2, base_style)
+        row_index = self._row_locations.get(row_key)
+        if row_index is None:  # the header
+            return super()._render_line(y, x1, x2, base_style)
+        show_cursor = self.show_cursor
+        key = (row_key, self._row_versions.get(row_key, 0), line_no, x1, x2, self.size.width, base_style,
+               row_index % 2, row_index < self.fixed_rows, show_cursor and self.cursor_row == row_index,
+               show_cursor and self._show_hover_cursor and self.hover_row == row_index, show_cursor,
+               self._show_hover_cursor, self._pseudo_class_state, self.app.theme,
+               self._pass_columns if self._pass_columns is not None else self._column_widths())
+        drawn = self._drawn.get(key)
+        if drawn is None:
+            strip = super()._render_line(y, x1, x2, base_style)
+        else:
+            at_row, strip = drawn
+            if at_row == row_index:
+                return strip
+            strip = _restamped(strip, Style.from_meta({"row": row_index}))
+        self._drawn[key] = (row_index, strip)
+        return strip
 
     @property
     def rich_style(self) -> Style:
@@ -455,8 +509,14 @@ class LiveTable(DataTable[Any]):
 
     def clear(self, columns: bool = False) -> Self:
         self._painted.clear()
+        self._drawn.clear()
         self._row_versions.clear()
         return super().clear(columns)
+
+    def notify_style_update(self) -> None:
+        self._painted.clear()
+        self._drawn.clear()
+        super().notify_style_update()
 
     def _touch(self, row_key: RowKey) -> None:
         """A new paint version for the row (unique for the table's life, so a key that comes back
