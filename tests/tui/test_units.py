@@ -324,6 +324,9 @@ async def test_lines_of_rows_moved_down_are_not_drawn_again_and_read_as_their_ne
         for key in ("19", "17"):
             y = table.get_row_index(key) + 1
             assert list(table.render_line(y)) == list(drawn_by_datatable(table, y)), key
+        await pilot.click(LiveTable, offset=(3, table.get_row_index("15") + 1))  # a moved row, clicked
+        await pilot.pause()
+        assert table.cursor_key() == "15"
 
 
 @pytest.mark.anyio
