@@ -181,6 +181,7 @@ class DashApp(App[None]):
         if not pane.has_focus_within:
             pane.focus_main()  # a clicked tab: the pane's keys work at once
         self.refresh_bindings()
+        pane.shown()
         if name in self.dirty:
             self.refresh_panes([name])
 

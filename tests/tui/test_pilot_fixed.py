@@ -246,6 +246,25 @@ class TestEvents:
             assert {r[0]: r for r in cell_texts(app, "jobs-table")}[job][1] == "failed"
             assert sum(1 for m, _ in app.source.calls if m == "jobs.list") == lists_before
 
+    async def test_ages_catch_up_when_the_pane_is_shown_again(self, snapshot_app: Any) -> None:
+        """A pane shown again is not read again (its events keep it whole) and its ticks redo the
+        ages only every few seconds: they catch up the moment it shows, not seconds later."""
+        from tui import format as fmt
+
+        app = snapshot_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("4")
+            await settle(pilot)
+            await pilot.press("3")
+            await settle(pilot)
+            app.source._now += 3600
+            await pilot.press("4")
+            await settle(pilot)
+            job = JOBS[0]
+            ages = {row[0]: row for row in cell_texts(app, "jobs-table")}[job["id"]]
+            assert fmt.age(app.source.now() - job["created_at"]) in ages, ages
+
     async def test_events_update_rows_by_key_and_wait_while_paused(self, snapshot_app: Any) -> None:
         from tui.messages import EventsArrived
 

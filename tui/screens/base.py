@@ -103,6 +103,10 @@ class Pane(Vertical):
     def tick(self) -> None:
         """Once per poll interval while visible: refresh time-based cells (ages, durations)."""
 
+    def shown(self) -> None:
+        """The pane became the visible one: time-based cells that its ticks refresh only every few
+        seconds catch up now (a pane loaded while hidden kept the ages of when it was painted)."""
+
     def commands(self) -> list[tuple[str, str, str]]:
         """(title, help, action name on this pane) for the palette."""
         return []

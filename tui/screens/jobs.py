@@ -162,6 +162,11 @@ class JobsPane(Pane):
         if self.detail_id in self.jobs:
             self._show_record(self.jobs[self.detail_id])
 
+    def shown(self) -> None:
+        if self.NAME in self.dash.loaded:
+            self._pending.update(self.table().keys_near_view())
+            self._apply_pending()
+
     def _apply_pending(self) -> None:
         """Changed rows, new rows, rows gone and the running jobs' times, into the table in one pass."""
         changed = self._pending | {job_id for job_id, job in self.jobs.items() if job.get("state") in ACTIVE}

@@ -90,9 +90,12 @@ class VaultPane(Pane):
 
     def tick(self) -> None:
         if self.dash.tick % 5 == 0:  # ages and due times move slowly
-            table = self.table()
-            for key, entry in self.entries.items():
-                table.upsert(key, self._row(entry))
+            self.shown()
+
+    def shown(self) -> None:
+        table = self.table()
+        for key, entry in self.entries.items():
+            table.upsert(key, self._row(entry))
 
     def record_of(self, key: str) -> dict[str, Any] | None:
         return self.entries.get(key)  # metadata only: entries never hold a value
