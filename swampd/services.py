@@ -44,6 +44,8 @@ class DaemonState:
         self.connections_total = 0
         self.requests_total = 0
         self.requests_in_flight = 0
+        self.requests_answered_now = 0
+        """Requests answered from memory within the read of the request (a method's `now` variant)."""
         self.draining = False
 
     @property

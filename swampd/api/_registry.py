@@ -9,6 +9,11 @@ arguments are the JSON-RPC params (named or positional):
         return await ctx.services.data.get(...)
 
 Handlers return JSON-able values and raise `SwampdError`s; the RPC adapter does the rest.
+
+A hot read may also have a synchronous variant with the same params, `@rpc("data.get", now=get_now)`,
+which answers when it can without awaiting anything (from memory) and returns None otherwise. The
+connection tries it first, within the read of the request (no task, no turn of the event loop), and
+hands the request to the async handler when it returns None or raises.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 Handler = Callable[..., Awaitable[Any]]
+NowHandler = Callable[..., Any]
 
 NON_EMPTY = "non-empty"
 NonEmptyStr = Annotated[str, NON_EMPTY]
@@ -35,19 +41,27 @@ class MethodSpec:
     params: tuple[dict[str, Any], ...]
     mutating: bool
     """Changes state; refused by read-only clients and shown as such by `rpc.discover`."""
+    now: NowHandler | None = None
+    """The synchronous variant that answers from memory, or None (see the module's doc)."""
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "doc": self.doc, "params": list(self.params), "mutating": self.mutating}
 
 
-def rpc(name: str, *, mutating: bool = False) -> Callable[[Handler], Handler]:
-    """Mark an async function as the RPC method `name`."""
+def rpc(name: str, *, mutating: bool = False, now: NowHandler | None = None) -> Callable[[Handler], Handler]:
+    """Mark an async function as the RPC method `name` (`now`: its synchronous variant)."""
 
     def mark(func: Handler) -> Handler:
         if not inspect.iscoroutinefunction(func):
             raise TypeError(f"RPC method {name} must be an async function")
+        if now is not None:
+            if mutating or inspect.iscoroutinefunction(now):
+                raise TypeError(f"RPC method {name}: only a read has a `now` variant, and it is synchronous")
+            if inspect.signature(now).parameters.keys() != inspect.signature(func).parameters.keys():
+                raise TypeError(f"RPC method {name}: its `now` variant must take the same params")
         func.__rpc_name__ = name  # type: ignore[attr-defined]
         func.__rpc_mutating__ = mutating  # type: ignore[attr-defined]
+        func.__rpc_now__ = now  # type: ignore[attr-defined]
         return func
 
     return mark
@@ -84,6 +98,7 @@ class Registry:
             doc=doc[0] if doc else "",
             params=_describe_params(func),
             mutating=func.__rpc_mutating__,  # type: ignore[attr-defined]
+            now=getattr(func, "__rpc_now__", None),
         )
 
     def add_module(self, module: Any) -> None:

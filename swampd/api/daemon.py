@@ -44,6 +44,7 @@ async def status(ctx: CallContext) -> dict[str, Any]:
         "connections_total": state.connections_total,
         "requests_total": state.requests_total,
         "requests_in_flight": state.requests_in_flight,
+        "requests_answered_now": state.requests_answered_now,
         "subscriptions": services.bus.subscription_count,
         "draining": state.draining,
         "busy": services.busy_reasons(),

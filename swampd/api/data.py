@@ -10,12 +10,23 @@ from swampd.api import CallContext, NonEmptyStr, rpc
 from swampd.errors import InvalidParams
 
 
-@rpc("data.get")
+def _check_path_above(path_above: int | None) -> None:
+    if path_above is not None and path_above < 0:
+        raise InvalidParams("path_above must be an integer >= 0")
+
+
+def get_now(ctx: CallContext, repo: str, type: str, model: str, name: str, version: int | None = None,
+            as_path: bool = False, path_above: int | None = None) -> dict[str, Any] | None:
+    """data.get from memory: a fresh hot hit, or None."""
+    _check_path_above(path_above)
+    return ctx.services.data.get_now(repo, type, model, name, version, as_path=as_path, path_above=path_above)
+
+
+@rpc("data.get", now=get_now)
 async def get(ctx: CallContext, repo: NonEmptyStr, type: NonEmptyStr, model: NonEmptyStr, name: NonEmptyStr,
               version: int | None = None, as_path: bool = False, path_above: int | None = None) -> dict[str, Any]:
     """Read one data version (default latest): text as text, binary as base64, or a cached file path."""
-    if path_above is not None and path_above < 0:
-        raise InvalidParams("path_above must be an integer >= 0")
+    _check_path_above(path_above)
     return await ctx.services.data.get(repo, type, model, name, version, as_path=as_path, path_above=path_above)
 
 

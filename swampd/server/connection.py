@@ -32,7 +32,7 @@ from swampd.rates import RECENT_WINDOW, RollingCounter
 from swampd.server.admission import Admission
 from swampd.server.framebudget import FrameBudget
 from swampd.server.frames import batch_over, dumps, loads, request_key
-from swampd.server.rpc import RpcDispatcher, error_reply
+from swampd.server.rpc import NOT_NOW, RpcDispatcher, error_reply
 from swampd.workers import CallerShares, bind_caller
 
 log = logging.getLogger("swampd.connection")
@@ -383,9 +383,13 @@ class ClientConnection(asyncio.Protocol, Connection):
         except orjson.JSONDecodeError:
             self._write(dumps(error_reply(protocol.PARSE_ERROR, "parse error: not valid JSON")))
             return
-        if isinstance(obj, dict) and obj.get("method") == protocol.CANCEL_METHOD:
-            self._cancel(obj)
-            return
+        if isinstance(obj, dict):
+            method = obj.get("method")
+            if method == protocol.CANCEL_METHOD:
+                self._cancel(obj)
+                return
+            if self._hub.dispatcher.answers_now(method) and self._answered_now(obj):
+                return
         key = request_key(obj)
         if key is None:
             key = ("anonymous", next(self._anonymous))
@@ -399,6 +403,20 @@ class ClientConnection(asyncio.Protocol, Connection):
         task = start_task(self._run(obj, key))
         if not task.done():  # on 3.12 a handler that never suspends has answered already
             self._in_flight[key] = task
+
+    def _answered_now(self, obj: dict[str, Any]) -> bool:
+        """Answer a hot read within this read of the socket, when its method's synchronous variant can
+        (no task, no further turn of the event loop: half of such a request's cost otherwise)."""
+        reply = self._hub.dispatcher.dispatch_now(obj, self.context)
+        if reply is NOT_NOW:
+            return False
+        state = self._hub.services.state
+        state.requests_total += 1
+        state.requests_answered_now += 1
+        self.requests_total += 1
+        self.requests_recent.add()
+        self._write(dumps(reply))
+        return True
 
     def _cancel(self, obj: dict[str, Any]) -> None:
         params = obj.get("params")

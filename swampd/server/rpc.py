@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from jsonrpcserver.async_dispatcher import call
+from jsonrpcserver.dispatcher import call as call_now
 from jsonrpcserver.dispatcher import create_request
 from jsonrpcserver.result import Error, Success
 from jsonrpcserver.sentinels import NOID
@@ -34,6 +35,8 @@ from swampd.errors import SwampdError
 log = logging.getLogger("swampd.rpc")
 
 Json = Any
+NOT_NOW: Any = object()
+"""`dispatch_now`'s answer when the request goes to its async handler (`dispatch_one`)."""
 
 
 def error_reply(code: int, message: str, id_: Any = None, **data: Any) -> dict[str, Any]:
@@ -165,39 +168,54 @@ class RpcDispatcher:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self._methods = {spec.name: self._wrap(spec) for spec in registry.specs()}
+        self._now = {spec.name: self._wrap_now(spec) for spec in registry.specs() if spec.now is not None}
         self._arity = {spec.name: _Arity(inspect.signature(spec.handler)) for spec in registry.specs()}
+
+    def answers_now(self, method: Any) -> bool:
+        """Whether `method` has a synchronous variant worth trying before a task is made."""
+        return method in self._now
+
+    @staticmethod
+    def _type_checks(spec: MethodSpec) -> tuple[Callable[[tuple[Any, ...], dict[str, Any]], str | None],
+                                                dict[str, Any]]:
+        """A function naming the first param whose value does not match the handler's annotation,
+        and the annotations."""
+        try:
+            hints = typing.get_type_hints(spec.handler, include_extras=True)
+        except Exception:  # noqa: BLE001 - unresolvable hint: skip the type checks
+            hints = {}
+        names = list(inspect.signature(spec.handler).parameters)[1:]
+        checks = {name: check for name in names if name in hints and (check := _checker(hints[name])) is not None}
+
+        def wrong(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+            if checks:
+                for name, value in kwargs.items():
+                    check = checks.get(name)
+                    if check is not None and not check(value):
+                        return name
+                for name, value in zip(names, args, strict=False):
+                    check = checks.get(name)
+                    if check is not None and not check(value):
+                        return name
+            return None
+
+        return wrong, hints
 
     def _wrap(self, spec: MethodSpec) -> Callable[..., Awaitable[Any]]:
         handler = spec.handler
-        signature = inspect.signature(handler)
-        try:
-            hints = typing.get_type_hints(handler, include_extras=True)
-        except Exception:  # noqa: BLE001 - unresolvable hint: skip the type checks
-            hints = {}
-        names = list(signature.parameters)[1:]
-        checks = {
-            name: (check, hints[name])
-            for name in names
-            if name in hints and (check := _checker(hints[name])) is not None
-        }
+        wrong, hints = self._type_checks(spec)
 
         def wrong_type(name: str) -> Any:
             return Error(
                 protocol.INVALID_PARAMS,
-                f"invalid params: '{name}' must be {_type_name(checks[name][1])}",
+                f"invalid params: '{name}' must be {_type_name(hints[name])}",
                 {"kind": "invalid_params", "param": name},
             )
 
         async def method(ctx: CallContext, *args: Any, **kwargs: Any) -> Any:
-            if checks:
-                for name, value in kwargs.items():
-                    entry = checks.get(name)
-                    if entry is not None and not entry[0](value):
-                        return wrong_type(name)
-                for name, value in zip(names, args, strict=False):
-                    entry = checks.get(name)
-                    if entry is not None and not entry[0](value):
-                        return wrong_type(name)
+            name = wrong(args, kwargs)
+            if name is not None:
+                return wrong_type(name)
             try:
                 result = await handler(ctx, *args, **kwargs)
             except SwampdError as exc:
@@ -212,6 +230,43 @@ class RpcDispatcher:
             return Success(result)
 
         return method
+
+    def _wrap_now(self, spec: MethodSpec) -> Callable[..., Any]:
+        """The synchronous variant as a jsonrpcserver method. Whatever it cannot answer, wrong params
+        and errors included, becomes NOT_NOW: the async handler then answers (or refuses) it, so
+        every reply that is not a hot hit comes from one place."""
+        now = spec.now
+        assert now is not None
+        wrong, _ = self._type_checks(spec)
+
+        def method(ctx: CallContext, *args: Any, **kwargs: Any) -> Any:
+            if wrong(args, kwargs) is not None:
+                return Success(NOT_NOW)
+            try:
+                result = now(ctx, *args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - the async handler answers it, with its own error
+                if not isinstance(exc, SwampdError):
+                    log.warning("%s answered later after %s in its synchronous variant", spec.name,
+                                type(exc).__name__)
+                return Success(NOT_NOW)
+            return Success(NOT_NOW if result is None else result)
+
+        return method
+
+    def dispatch_now(self, obj: Json, ctx: CallContext) -> Json:
+        """The reply to a request whose method `answers_now`, when its synchronous variant can give it
+        without awaiting anything; else NOT_NOW (and `dispatch_one` answers). Requests jsonrpcserver
+        would refuse, and notifications, are NOT_NOW."""
+        if not _is_valid_request(obj) or "id" not in obj:
+            return NOT_NOW
+        request = create_request(obj)
+        method = self._now.get(request.method)
+        if method is None or self._arity[request.method].problem(request.params) is not None:
+            return NOT_NOW
+        result = call_now(request, ctx, method)
+        if isinstance(result, Left) or result._value.result is NOT_NOW:
+            return NOT_NOW
+        return self._reply(request, result)
 
     async def dispatch_one(self, obj: Json, ctx: CallContext) -> Json | None:
         """Reply to one request object (None for a notification)."""
@@ -231,6 +286,10 @@ class RpcDispatcher:
         result = await call(request, ctx, self._methods[request.method])
         if request.id is NOID:
             return None
+        return self._reply(request, result)
+
+    @staticmethod
+    def _reply(request: Any, result: Any) -> Json:
         # jsonrpcserver's result (an Either) to the reply, as its `to_response` + `to_serializable` would
         # build it, without their intermediate Response tuple per call.
         if not isinstance(result, Left):

@@ -164,6 +164,19 @@ def _versions_from_keys(keys: list[str], name_dir: str) -> list[int]:
     return sorted(v for v, files in seen.items() if len(files) == 2 and v >= 1)
 
 
+def _check_version(version: Any) -> None:
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
+        raise InvalidParams("version must be an integer >= 1")
+
+
+def _wants_path(metadata: dict[str, Any], as_path: bool, path_above: int | None) -> bool:
+    """Whether the reply names the cached file: asked for, or the value is at least `path_above`."""
+    if path_above is not None and not as_path:
+        size = metadata.get("size")
+        return isinstance(size, int) and size >= path_above
+    return as_path
+
+
 class DataService:
     def __init__(self, repos: RepoRegistry, hot: HotTier, settings: CacheSettings, publish: Publish,
                  coalescer: Coalescer | None = None) -> None:
@@ -290,14 +303,15 @@ class DataService:
     async def latest_version(self, handle: RepoHandle, ref: DataRef) -> tuple[int, bool]:
         """The version `latest` names, and whether it is stale (the backend could not be asked)."""
         key = self.key(handle, ref.latest)
-        entry = self.hot.get(key)
-        if entry is not None and self._fresh(key, handle.store):
-            return int(entry.value), False
+        held = self._latest_now(handle, key)
+        if held is not None:
+            return held, False
 
         async def revalidate() -> tuple[int, bool]:
+            held = self._latest_now(handle, key)
+            if held is not None:
+                return held, False
             entry = self.hot.get(key)
-            if entry is not None and self._fresh(key, handle.store):
-                return int(entry.value), False
             etag = entry.meta.get("etag") if entry is not None else None
             try:
                 checked_at = time.monotonic()
@@ -317,6 +331,11 @@ class DataService:
             return version, False
 
         return await self.flights.run(key, revalidate, method="data.latest", model=ref.model_dir)
+
+    def _latest_now(self, handle: RepoHandle, key: str) -> int | None:
+        """The version `latest` names when the hot tier holds it fresh (else None: ask the backend)."""
+        entry = self.hot.get(key)
+        return int(entry.value) if entry is not None and self._fresh(key, handle.store) else None
 
     def _read_latest(self, store: ObjectStore, ref: DataRef, etag: str | None) -> tuple[Any, str]:
         got = store.get(ref.latest, if_none_match=etag)
@@ -343,14 +362,15 @@ class DataService:
         Gone: it is evicted with its content; replaced: re-read.
         """
         mkey = self.key(handle, ref.metadata(version))
-        entry = self.hot.get(mkey)
-        if entry is not None and self._fresh(mkey, handle.store):
-            return orjson.loads(entry.value), True, False
+        held = self._metadata_now(handle, mkey)
+        if held is not None:
+            return held, True, False
 
         async def revalidate() -> tuple[dict[str, Any], bool, bool]:
+            held = self._metadata_now(handle, mkey)
+            if held is not None:
+                return held, True, False
             entry = self.hot.get(mkey)
-            if entry is not None and self._fresh(mkey, handle.store):
-                return orjson.loads(entry.value), True, False
             etag = entry.meta.get("etag") if entry is not None else None
             checked_at = time.monotonic()
             raw: Blob | None = None
@@ -410,6 +430,23 @@ class DataService:
             raise _ContentMismatch(f"{ref.raw(version)} does not match its metadata.yaml")
         return blob if isinstance(blob, Blob) else None
 
+    def _metadata_now(self, handle: RepoHandle, mkey: str) -> dict[str, Any] | None:
+        """A version's metadata when the hot tier holds it fresh (else None: re-check it)."""
+        entry = self.hot.get(mkey)
+        return orjson.loads(entry.value) if entry is not None and self._fresh(mkey, handle.store) else None
+
+    def _content_now(self, handle: RepoHandle, ref: DataRef, version: int, metadata: dict[str, Any], *,
+                     want_path: bool) -> tuple[bytes | None, str | None] | None:
+        """A version's `raw` from the hot tier: (content, None), or (None, cached file path) when the
+        caller reads files and it is big enough to live in one; None when the hot tier lacks it."""
+        rkey = self.key(handle, ref.raw(version))
+        size = metadata.get("size")
+        if want_path and isinstance(size, int) and size >= self.settings.min_file_size:
+            path = self.hot.path_of(rkey)
+            return (None, path) if path else None
+        raw = self.hot.get(rkey)
+        return (raw.value, None) if raw is not None else None
+
     def _forget_version(self, handle: RepoHandle, ref: DataRef, version: int) -> None:
         for path in (ref.metadata(version), ref.raw(version)):
             self.hot.delete(self.key(handle, path))
@@ -419,22 +456,12 @@ class DataService:
         """A version's `raw`: (content or None, cached file path or None, served from the hot tier).
         Its validity is its metadata's: `_metadata` evicts both together."""
         rkey = self.key(handle, ref.raw(version))
-        size = metadata.get("size")
-        as_file = want_path and isinstance(size, int) and size >= self.settings.min_file_size
-
-        def from_hot() -> tuple[bytes | None, str | None] | None:
-            if as_file:
-                path = self.hot.path_of(rkey)
-                return (None, path) if path else None
-            raw = self.hot.get(rkey)
-            return (raw.value, None) if raw is not None else None
-
-        found = from_hot()
+        found = self._content_now(handle, ref, version, metadata, want_path=want_path)
         if found is not None:
             return (*found, True)
 
         async def fetch() -> tuple[bytes | None, str | None, bool]:
-            found = from_hot()
+            found = self._content_now(handle, ref, version, metadata, want_path=want_path)
             if found is not None:
                 return (*found, True)
             blob = await self._backend(handle, self._read_raw, handle.store, ref, version, metadata)
@@ -478,15 +505,11 @@ class DataService:
         itself): the cached file's path instead of the bytes, when the value lives in its own file."""
         handle = await self.handle(repo)
         ref = await self._ref(handle, model_type, model, name)
-        if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
-            raise InvalidParams("version must be an integer >= 1")
+        _check_version(version)
         asked = ref
         for _ in range(MAX_READ_ATTEMPTS):
             ref, resolved, metadata, meta_cached, stale = await self._resolve(handle, asked, version, with_raw=True)
-            want_path = as_path
-            if path_above is not None and not as_path:
-                size = metadata.get("size")
-                want_path = isinstance(size, int) and size >= path_above
+            want_path = _wants_path(metadata, as_path, path_above)
             try:
                 content, path, raw_cached = await self._content(handle, ref, resolved, metadata, want_path=want_path)
                 break
@@ -498,7 +521,36 @@ class DataService:
             raise BackendUnavailable(f"version {resolved} of {ref.name} in repo {handle.name}: its content does not "
                                      "match its metadata.yaml (checksum): it is being rewritten, or damaged",
                                      backend=handle.store.kind, repo=handle.name)
-        cached = meta_cached and raw_cached
+        return self._reply(handle, ref, resolved, metadata, content, path, cached=meta_cached and raw_cached,
+                           stale=stale)
+
+    def get_now(self, repo: str, model_type: str, model: str, name: str, version: int | None = None,
+                *, as_path: bool = False, path_above: int | None = None) -> dict[str, Any] | None:
+        """`get`'s reply when everything it needs is in memory and fresh (a hot hit), computed without
+        awaiting anything; None when `get` would ask a backend, a worker thread or a flight. The same
+        checks in the same order as `get`, so a bad param is refused here exactly as there."""
+        handle = self.repos.cached(repo)
+        if handle is None or not isinstance(model, str):
+            return None
+        model_id = known_model_id(handle, model_type, model)
+        if model_id is None:
+            return None
+        ref = DataRef.of(model_type, model_id, name)
+        _check_version(version)
+        resolved = version if version is not None else self._latest_now(handle, self.key(handle, ref.latest))
+        if resolved is None:
+            return None
+        metadata = self._metadata_now(handle, self.key(handle, ref.metadata(resolved)))
+        if metadata is None or (version is None and metadata.get("lifecycle") == "deleted"):
+            return None  # a rename tombstone is followed by `get`
+        found = self._content_now(handle, ref, resolved, metadata,
+                                  want_path=_wants_path(metadata, as_path, path_above))
+        if found is None:
+            return None
+        return self._reply(handle, ref, resolved, metadata, *found, cached=True, stale=False)
+
+    def _reply(self, handle: RepoHandle, ref: DataRef, resolved: int, metadata: dict[str, Any],
+               content: bytes | None, path: str | None, *, cached: bool, stale: bool) -> dict[str, Any]:
         kind = handle.store.kind
         item = self.key(handle, ref.version_dir(resolved))
         if cached:

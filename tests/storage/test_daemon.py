@@ -18,6 +18,36 @@ from .conftest import RepoFactory
 MODEL = "9a7c0e11-2222-4333-8444-555566667777"
 
 
+def test_hot_reads_are_answered_now_with_the_same_replies_and_refusals(daemon: Any,
+                                                                         repos_factory: RepoFactory) -> None:
+    """A hot data.get is answered within the read of the request (no task); misses, wrong params and
+    refusals still come from the async handler, unchanged."""
+    repo = repos_factory.make("filesystem")
+    params = {"repo": "demo", "type": "command/shell", "model": MODEL, "name": "result"}
+    with daemon.client() as c:
+        c.call("repos.register", {"path": str(repo), "name": "demo"})
+        c.call("data.put", {**params, "content": "hello", "content_type": "text/plain"})
+
+        def answered_now() -> int:
+            return int(c.call("daemon.status")["requests_answered_now"])
+
+        c.call("cache.evict", {"repo": "demo", "type": "command/shell", "model": MODEL})
+        start = answered_now()
+        first = c.call("data.get", params)  # a miss: the async handler
+        assert answered_now() == start and first["cached"] is False
+        hot = [c.call("data.get", params), c.call("data.get", ["demo", "command/shell", MODEL, "result"])]
+        assert answered_now() == start + 2
+        assert all(reply == {**first, "cached": True} for reply in hot)
+        refusals = [({**params, "name": "latest"}, "invalid_params"), ({**params, "version": "1"}, "invalid_params"),
+                    ({**params, "extra": 1}, "invalid_params"), ({**params, "path_above": -1}, "invalid_params"),
+                    ({**params, "name": "nope"}, "not_found")]
+        for bad, kind in refusals:
+            with pytest.raises(RpcError) as err:
+                c.call("data.get", bad)
+            assert err.value.kind == kind, bad
+        assert answered_now() == start + 2
+
+
 def test_data_rpc_round_trip(daemon: Any, repos_factory: RepoFactory) -> None:
     repo = repos_factory.make("filesystem")
     with daemon.client() as c:
