@@ -116,6 +116,27 @@ def _redis_worker(sock: str, key: str, seconds: float, queue: Any) -> None:
     queue.put(count)
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, its threads included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def throughput_with_cpu(target: Any, args: tuple[Any, ...], procs: int, seconds: float, server_pid: int
+                        ) -> dict[str, float]:
+    """`throughput`, and the CPU per operation of the server and of the clients (all of them)."""
+    children_before = os.times()
+    server_before = process_cpu(server_pid)
+    ops_s = throughput(target, args, procs, seconds)
+    server = process_cpu(server_pid) - server_before
+    children_after = os.times()
+    clients = (children_after.children_user + children_after.children_system
+               - children_before.children_user - children_before.children_system)
+    ops = ops_s * seconds
+    return {"ops_s": ops_s, "server_cpu_us_per_op": round(1e6 * server / ops, 1),
+            "client_cpu_us_per_op": round(1e6 * clients / ops, 1)}
+
+
 def throughput(target: Any, args: tuple[Any, ...], procs: int, seconds: float) -> float:
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
@@ -128,6 +149,19 @@ def throughput(target: Any, args: tuple[Any, ...], procs: int, seconds: float) -
         w.join()
     elapsed = time.perf_counter() - start
     return round(total / max(seconds, elapsed - 0.0) if elapsed < seconds * 1.5 else total / seconds, 1)
+
+
+def _start_floor(home: Path, result: Any) -> subprocess.Popen[str]:
+    """benchmarks/_asyncio_floor.py answering with `result` (swampd's own reply) on home/floor.sock."""
+    result_file = home / "floor-result.json"
+    result_file.write_text(json.dumps(result))
+    proc = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "_asyncio_floor.py"),
+                             str(home / "floor.sock"), str(result_file)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    if proc.stdout.readline().strip() != "ready":
+        proc.kill()
+        raise RuntimeError("the asyncio floor server did not start")
+    return proc
 
 
 COLD_SCRIPT = """
@@ -219,13 +253,25 @@ def main() -> int:
         if opts.pin:
             _pin(pids, everything)  # throughput runs unpinned: 16 clients need every CPU
         params = {"repo": "bench", "type": "bench", "model": MODEL, "name": "1KiB"}
-        rounds: dict[str, list[float]] = {"swampd_ops_s": [], "redis_py_ops_s": []}
-        for _ in range(2):  # alternated: a change in the machine's load falls on both
-            rounds["swampd_ops_s"].append(throughput(_daemon_worker, (daemon.socket, params), 16, seconds))
-            rounds["redis_py_ops_s"].append(throughput(_redis_worker, (str(redis_server.sock), "k1KiB"), 16,
-                                                       seconds))
-        results["throughput_16_procs_1KiB"] = {k: round(statistics.fmean(v), 1) for k, v in rounds.items()}
-        results["throughput_16_procs_1KiB"]["rounds"] = rounds
+        floor = _start_floor(daemon.home, client.call("data.get", params))
+        servers = {"swampd": (_daemon_worker, (daemon.socket, params), daemon.proc.pid),
+                   "redis_py": (_redis_worker, (str(redis_server.sock), "k1KiB"), redis_server.proc.pid),
+                   "asyncio_floor": (_daemon_worker, (str(daemon.home / "floor.sock"), params), floor.pid)}
+        measured: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
+        try:
+            for _ in range(2):  # alternated: a change in the machine's load falls on each
+                for name, (target, args, pid) in servers.items():
+                    measured[name].append(throughput_with_cpu(target, args, 16, seconds, pid))
+        finally:
+            floor.kill()
+            floor.wait()
+        tp_result: dict[str, Any] = {}
+        for name, runs in measured.items():
+            tp_result[f"{name}_ops_s"] = round(statistics.fmean(r["ops_s"] for r in runs), 1)
+            for field in ("server_cpu_us_per_op", "client_cpu_us_per_op"):
+                tp_result[f"{name}_{field}"] = round(statistics.fmean(r[field] for r in runs), 1)
+        tp_result["rounds"] = measured
+        results["throughput_16_procs_1KiB"] = tp_result
         results["cache_stats"] = client.call("cache.stats")["overall"]
         client.close()
         pgconn.close()
@@ -251,6 +297,7 @@ def main() -> int:
         "hot_1KiB_speedup_vs_psycopg_tcp": round(small["psycopg_tcp"]["p50_us"] / hot, 2),
         "hot_1KiB_speedup_vs_cold_process": round(results["cold_boto3_process_1KiB"]["p50_us"] / hot, 1),
         "throughput_16_vs_redis": round(tp["swampd_ops_s"] / tp["redis_py_ops_s"], 3),
+        "throughput_16_asyncio_floor_vs_redis": round(tp["asyncio_floor_ops_s"] / tp["redis_py_ops_s"], 3),
         "hot_1MiB_as_path_vs_redis_p50": round(results["1MiB"]["redis_py_unix"]["p50_us"]
                                                / results["1MiB"]["swampd_as_path"]["p50_us"], 3),
     }
@@ -318,8 +365,16 @@ def _markdown(out: dict[str, Any]) -> str:
     cold = out["results"]["cold_boto3_process_1KiB"]["p50_us"]
     tp = out["results"]["throughput_16_procs_1KiB"]
     lines += ["", f"Cold process (import boto3, build a client, one GET): p50 {cold / 1000:.1f} ms", "",
-              f"16 client processes, 1 KiB: swampd {tp['swampd_ops_s']:.0f} ops/s, "
-              f"redis-py {tp['redis_py_ops_s']:.0f} ops/s", "", "| ratio | value |", "|---|---|"]
+              "16 client processes, 1 KiB, each calling in a loop; CPU per operation from /proc (server) and the",
+              "clients' rusage, user + system. `asyncio_floor` is benchmarks/_asyncio_floor.py: asyncio and orjson",
+              "answering swampd's own reply, nothing else (the least a Python asyncio daemon pays); swampd's",
+              "clients are swampd.client.Client for both.", "",
+              "| server | ops/s | server CPU µs/op | client CPU µs/op |", "|---|---|---|---|"]
+    for name in ("swampd", "asyncio_floor", "redis_py"):
+        if f"{name}_ops_s" in tp:
+            lines.append(f"| {name} | {tp[f'{name}_ops_s']:.0f} | {tp.get(f'{name}_server_cpu_us_per_op', '-')} | "
+                         f"{tp.get(f'{name}_client_cpu_us_per_op', '-')} |")
+    lines += ["", "| ratio | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in out["ratios"].items()]
     lines += ["", "| target | met |", "|---|---|"]
     lines += [f"| {k} | {'yes' if v else 'NO'} |" for k, v in out["targets_met"].items()]
