@@ -12,9 +12,8 @@ from swampd.errors import InvalidParams, Unsupported
 CAPABILITIES = ("batch", "notifications", "events", "cancel", "discover")
 
 
-@rpc("daemon.hello")
-async def hello(ctx: CallContext, client_protocol: int | None = None) -> dict[str, Any]:
-    """Handshake: version, protocol, pid, start time and capabilities."""
+def hello_now(ctx: CallContext, client_protocol: int | None = None) -> dict[str, Any]:
+    """daemon.hello answered at once: it reads nothing but the daemon's own facts."""
     state = ctx.services.state
     return {
         "version": state.version,
@@ -24,6 +23,12 @@ async def hello(ctx: CallContext, client_protocol: int | None = None) -> dict[st
         "capabilities": list(CAPABILITIES),
         "compatible": client_protocol in (None, protocol.PROTOCOL_VERSION),
     }
+
+
+@rpc("daemon.hello", now=hello_now)
+async def hello(ctx: CallContext, client_protocol: int | None = None) -> dict[str, Any]:
+    """Handshake: version, protocol, pid, start time and capabilities."""
+    return hello_now(ctx, client_protocol)
 
 
 @rpc("daemon.status")

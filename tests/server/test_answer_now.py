@@ -10,6 +10,7 @@ import pytest
 
 from swampd.api import rpc
 from swampd.api._registry import Registry
+from swampd.client import RpcError
 from swampd.errors import InvalidParams
 from swampd.server.rpc import NOT_NOW, RpcDispatcher
 
@@ -80,3 +81,16 @@ def test_the_dispatcher_answers_now_only_what_the_variant_answers() -> None:
     assert anyio.run(dispatcher.dispatch_one, request({"key": "bad"}), None)["error"]["data"]["kind"] == \
         "invalid_params"
     assert anyio.run(dispatcher.dispatch_one, request({"key": 3}), None)["error"]["data"]["param"] == "key"
+
+
+def test_the_handshake_is_answered_now_and_says_the_same(daemon: Any) -> None:
+    with daemon.client() as c:
+        before = c.call("daemon.status")["requests_answered_now"]
+        hello = c.call("daemon.hello", {"client_protocol": 1})
+        assert c.call("daemon.status")["requests_answered_now"] == before + 1
+        assert (hello["pid"], hello["compatible"]) == (daemon.pid, True)
+        assert c.call("daemon.hello", {"client_protocol": 99})["compatible"] is False
+        with pytest.raises(RpcError) as err:
+            c.call("daemon.hello", {"client_protocol": "1"})  # refused by the async handler's checks
+        assert err.value.kind == "invalid_params"
+        assert c.call("daemon.status")["requests_answered_now"] == before + 2
