@@ -545,8 +545,8 @@ class DataService:
             return None  # a rename tombstone is followed by `get`
         found = self._content_now(handle, ref, resolved, metadata,
                                   want_path=_wants_path(metadata, as_path, path_above))
-        if found is None:
-            return None
+        if found is None or (found[0] is not None and len(found[0]) > self.settings.inline_limit):
+            return None  # too large to send inline: `get` refuses it (and counts the read once)
         return self._reply(handle, ref, resolved, metadata, *found, cached=True, stale=False)
 
     def _reply(self, handle: RepoHandle, ref: DataRef, resolved: int, metadata: dict[str, Any],

@@ -4,6 +4,7 @@ it within the read of a request, before making a task): the same reply and the s
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -108,5 +109,9 @@ async def test_bad_params_are_refused_now_as_get_refuses_them(repos_factory: Rep
             await service.get(repo, "t", MODEL, name, **options)
         assert str(now.value) == str(later.value)
     assert service.get_now(repo, "t", MODEL, "x", version=7) is None
+    service.settings = dataclasses.replace(service.settings, inline_limit=2)  # "one" is now too large inline
+    before = counts(service)
+    assert service.get_now(repo, "t", MODEL, "x") is None
+    assert counts(service) == before  # refused by `get`, which counts it once
     with pytest.raises(NotFound):
         await service.get(repo, "t", MODEL, "x", version=7)
