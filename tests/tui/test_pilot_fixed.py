@@ -264,6 +264,19 @@ class TestEvents:
             job = JOBS[0]
             ages = {row[0]: row for row in cell_texts(app, "jobs-table")}[job["id"]]
             assert fmt.age(app.source.now() - job["created_at"]) in ages, ages
+            pane = app.pane_named("jobs")
+            redone: list[float] = []
+            catch_up = pane._catch_up_ages
+
+            def counted() -> None:
+                redone.append(app.source.now())
+                catch_up()
+
+            pane._catch_up_ages = counted
+            app.source._now += 1  # back within the ticks' own cadence: nothing to redo
+            await pilot.press("3", "4")
+            await settle(pilot)
+            assert redone == []
 
     async def test_events_update_rows_by_key_and_wait_while_paused(self, snapshot_app: Any) -> None:
         from tui.messages import EventsArrived

@@ -83,6 +83,8 @@ class JobsPane(Pane):
         self._gone: set[str] = set()
         self._applied_at = 0.0
         self._ticks = 0
+        self._ages_at = 0.0
+        """When (the data source's clock) the ages near the view were last redone."""
 
     def compose(self) -> ComposeResult:
         yield self.filter_box()
@@ -117,6 +119,7 @@ class JobsPane(Pane):
         self.jobs = {rec.text(j["id"]): j for j in jobs if rec.text(j.get("id"))}
         self._pending, self._gone = set(), set()  # the whole list, read after them
         self.table().sync({k: self._row(j) for k, j in self.jobs.items()})
+        self._ages_at = self.dash.source.now()
         self.set_empty("" if self.jobs else "no jobs yet: `swamp run MODEL METHOD` submits one")
         record = results.get("jobs.get")
         if isinstance(record, dict) and record.get("id") == self.detail_id:
@@ -155,17 +158,22 @@ class JobsPane(Pane):
         a batch of events moved them less than a tick ago: one repaint a second, not two)."""
         self._ticks += 1
         if self._ticks % AGES_EVERY == 0:  # the ages and times near the view, from the records held
-            self._pending.update(self.table().keys_near_view())
-            self._apply_pending()
+            self._catch_up_ages()
         elif time.monotonic() - self._applied_at >= TICK_AFTER_EVENTS:
             self._apply_pending()
         if self.detail_id in self.jobs:
             self._show_record(self.jobs[self.detail_id])
 
     def shown(self) -> None:
-        if self.NAME in self.dash.loaded:
-            self._pending.update(self.table().keys_near_view())
-            self._apply_pending()
+        """Ages older than the ticks would let them be (the pane was hidden) are redone at once."""
+        if self.NAME in self.dash.loaded and \
+                self.dash.source.now() - self._ages_at >= AGES_EVERY * self.dash.refresh_seconds:
+            self._catch_up_ages()
+
+    def _catch_up_ages(self) -> None:
+        self._ages_at = self.dash.source.now()
+        self._pending.update(self.table().keys_near_view())
+        self._apply_pending()
 
     def _apply_pending(self) -> None:
         """Changed rows, new rows, rows gone and the running jobs' times, into the table in one pass."""
