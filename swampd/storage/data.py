@@ -26,7 +26,7 @@ import orjson
 from swampd.errors import BackendUnavailable, Conflict, InvalidParams, NotFound, ShuttingDown, TooLarge
 from swampd.storage import catalog
 from swampd.storage.base import NOT_MODIFIED, Blob, ObjectStore, OutcomeUnknown, StoreDown, StoreFull
-from swampd.storage.hottier import CacheSettings, HotTier
+from swampd.storage.hottier import CacheSettings, Entry, HotTier
 from swampd.storage.layout import (
     MAX_CLAIM_ATTEMPTS,
     DataRef,
@@ -47,6 +47,8 @@ T = TypeVar("T")
 MAX_READ_ATTEMPTS = 3
 """Reads of a version whose `raw` and `metadata.yaml` disagree, before giving up."""
 MAX_RENAME_HOPS = 5
+BUILT_REPLY_BYTES = 16 * 1024 * 1024
+"""Bytes of value `get_now` keeps in built replies (each at most the memory tier's item limit)."""
 CHECKED_LIMIT = 200_000
 log = logging.getLogger(__name__)
 
@@ -164,6 +166,19 @@ def _versions_from_keys(keys: list[str], name_dir: str) -> list[int]:
     return sorted(v for v, files in seen.items() if len(files) == 2 and v >= 1)
 
 
+class _BuiltReply:
+    """A hot reply `get_now` built, valid while the memory tier still holds the very entries it was built
+    from (`latest` when no version was asked, the metadata, the value), fresh, for the same repo handle
+    and model id."""
+
+    __slots__ = ("entries", "handle", "kind", "item", "model_id", "reply", "size")
+
+    def __init__(self, handle: RepoHandle, model_id: str, entries: tuple[tuple[str, Entry, bool], ...],
+                 item: str, reply: dict[str, Any], size: int) -> None:
+        self.handle, self.model_id, self.entries, self.item = handle, model_id, entries, item
+        self.kind, self.reply, self.size = handle.store.kind, reply, size
+
+
 def _check_version(version: Any) -> None:
     if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
         raise InvalidParams("version must be an integer >= 1")
@@ -189,6 +204,8 @@ class DataService:
         self.coalescer_kind = "fanout" if coalescer is not None else "local-key-locks"
         self._checked: dict[str, float] = {}
         self._checked_prune_at = CHECKED_LIMIT
+        self._built: OrderedDict[tuple[Any, ...], _BuiltReply] = OrderedDict()
+        self._built_bytes = 0
         self._model_locks = KeyLocks()
         self._owners = _OwnerMemo()
         self._catalogs_to_invalidate: set[str] = set()
@@ -535,19 +552,56 @@ class DataService:
         model_id = known_model_id(handle, model_type, model)
         if model_id is None:
             return None
+        asked = (repo, model_type, model, name, version, as_path, path_above)
+        built = self._built.get(asked)
+        if built is not None and built.handle is handle and built.model_id == model_id and self._holds(built):
+            self.stats.hit(built.kind, stale=False, item=built.item)
+            return built.reply
         ref = DataRef.of(model_type, model_id, name)
         _check_version(version)
-        resolved = version if version is not None else self._latest_now(handle, self.key(handle, ref.latest))
+        lkey = self.key(handle, ref.latest)
+        resolved = version if version is not None else self._latest_now(handle, lkey)
         if resolved is None:
             return None
-        metadata = self._metadata_now(handle, self.key(handle, ref.metadata(resolved)))
+        mkey = self.key(handle, ref.metadata(resolved))
+        metadata = self._metadata_now(handle, mkey)
         if metadata is None or (version is None and metadata.get("lifecycle") == "deleted"):
             return None  # a rename tombstone is followed by `get`
         found = self._content_now(handle, ref, resolved, metadata,
                                   want_path=_wants_path(metadata, as_path, path_above))
         if found is None or (found[0] is not None and len(found[0]) > self.settings.inline_limit):
             return None  # too large to send inline: `get` refuses it (and counts the read once)
-        return self._reply(handle, ref, resolved, metadata, *found, cached=True, stale=False)
+        reply = self._reply(handle, ref, resolved, metadata, *found, cached=True, stale=False)
+        if found[0] is not None:
+            keys: tuple[tuple[str, bool], ...] = ((lkey, True),) if version is None else ()
+            keys += ((mkey, True), (self.key(handle, ref.raw(resolved)), False))  # a value is as valid as its metadata
+            self._keep_built(asked, handle, model_id, keys, self.key(handle, ref.version_dir(resolved)), reply,
+                             len(found[0]))
+        return reply
+
+    def _holds(self, built: _BuiltReply) -> bool:
+        """Whether the memory tier still holds, fresh, the entries `built` was made from (read as `get`
+        reads them: each one counted and refreshed in the tier's recency)."""
+        store = built.handle.store
+        for key, entry, revalidated in built.entries:
+            if self.hot.get(key) is not entry or (revalidated and not self._fresh(key, store)):
+                return False
+        return True
+
+    def _keep_built(self, asked: tuple[Any, ...], handle: RepoHandle, model_id: str,
+                    keys: tuple[tuple[str, bool], ...], item: str, reply: dict[str, Any], size: int) -> None:
+        """Keep a built reply, with the entries it came from ((key, revalidated like `latest`) pairs)."""
+        entries = tuple((key, self.hot.held(key), revalidated) for key, revalidated in keys)
+        if any(entry is None for _, entry, _ in entries):
+            return  # a value only on disk: each read makes a new entry, so there is nothing to check against
+        old = self._built.pop(asked, None)
+        if old is not None:
+            self._built_bytes -= old.size
+        self._built[asked] = _BuiltReply(handle, model_id, entries, item, reply, size)  # type: ignore[arg-type]
+        self._built_bytes += size
+        while self._built_bytes > BUILT_REPLY_BYTES and self._built:
+            _, dropped = self._built.popitem(last=False)
+            self._built_bytes -= dropped.size
 
     def _reply(self, handle: RepoHandle, ref: DataRef, resolved: int, metadata: dict[str, Any],
                content: bytes | None, path: str | None, *, cached: bool, stale: bool) -> dict[str, Any]:

@@ -135,6 +135,10 @@ class HotTier:
         self._remember(key, entry)
         return entry
 
+    def held(self, key: str) -> Entry | None:
+        """The in-memory copy of an entry, if any, without counting a read or touching its recency."""
+        return self._memory.get(key)
+
     def _remember(self, key: str, entry: Entry) -> None:
         """Keep a small entry in the in-memory front (LRU by bytes)."""
         size = len(entry.value)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +52,16 @@ async def test_a_hot_hit_now_is_what_get_answers_and_counts(backend: str, repos_
     for name, options in asks:
         first = await service.get(repo, "t", MODEL, name, **options)  # warms the hot tier on a miss
         assert first is not None
-        before = counts(service)
-        now = service.get_now(repo, "t", MODEL, name, **options)
-        between = counts(service)
-        later = await service.get(repo, "t", MODEL, name, **options)
-        after = counts(service)
-        assert now is not None, (name, options)
-        assert now == later, (name, options)
-        assert now["cached"] is True and now["stale"] is False
-        assert moved(before, between) == moved(between, after) != {}, (name, options)
+        for _ in range(2):  # built, then the reply built kept
+            before = counts(service)
+            now = service.get_now(repo, "t", MODEL, name, **options)
+            between = counts(service)
+            later = await service.get(repo, "t", MODEL, name, **options)
+            after = counts(service)
+            assert now is not None, (name, options)
+            assert now == later, (name, options)
+            assert now["cached"] is True and now["stale"] is False
+            assert moved(before, between) == moved(between, after) != {}, (name, options)
 
 
 async def test_not_now_whenever_get_would_ask_a_backend(repos_factory: RepoFactory, workdir: Path,
@@ -71,10 +73,29 @@ async def test_not_now_whenever_get_would_ask_a_backend(repos_factory: RepoFacto
         await svc.put(repo, "t", MODEL, "x", b"one", content_type="text/plain")
         await svc.get(repo, "t", MODEL, "x")
         assert svc.get_now(repo, "t", MODEL, "x")["content"] == "one"
+        assert svc.get_now(repo, "t", MODEL, "x")["content"] == "one"  # the reply built the first time
+        await svc.put(repo, "t", MODEL, "x", b"two", content_type="text/plain")  # through this service
+        assert svc.get_now(repo, "t", MODEL, "x")["content"] == "two"  # never the reply built for "one"
+        assert svc.get_now(repo, "t", MODEL, "x", version=1)["content"] == "one"
+        svc.hot.delete(svc.key(svc.repos.cached(repo), DataRef.of("t", MODEL, "x").raw(2)))  # an eviction
+        assert svc.get_now(repo, "t", MODEL, "x") is None
+        assert (await svc.get(repo, "t", MODEL, "x"))["content"] == "two"
+        assert svc.get_now(repo, "t", MODEL, "x")["content"] == "two"
         assert svc.get_now(repo, "t", MODEL, "other") is None  # never read: not in memory
+        # a model asked by name: the reply built for it holds only while the name means the same model
+        other = "4a1d3b9f-1111-4222-8333-444455556666"
+        await svc.put(repo, "t", other, "x", b"other model", content_type="text/plain")
+        await svc.get(repo, "t", other, "x")
+        handle = svc.repos.cached(repo)
+        handle.model_ids[("t", "web")] = (MODEL, time.monotonic())
+        assert svc.get_now(repo, "t", "web", "x")["content"] == "two"
+        assert svc.get_now(repo, "t", "web", "x")["content"] == "two"
+        handle.model_ids[("t", "web")] = (other, time.monotonic())  # the name now means another model
+        assert svc.get_now(repo, "t", "web", "x")["content"] == "other model"
         assert svc.get_now(repo, "t", "a-model-name", "x") is None  # a name, not yet looked up
         await anyio.sleep(0.4)
         assert svc.get_now(repo, "t", MODEL, "x") is None  # past the staleness bound: `get` re-checks
+        assert svc.get_now(repo, "t", MODEL, "x", version=1) is None  # a version's metadata is re-checked too
         assert (await svc.get(repo, "t", MODEL, "x"))["cached"] is True
         assert svc.get_now(repo, "t", MODEL, "x") is not None
         # a rename tombstone at `latest`: `get` follows it, so `get_now` leaves it to `get`
@@ -82,16 +103,16 @@ async def test_not_now_whenever_get_would_ask_a_backend(repos_factory: RepoFacto
         store = svc.repos.get(repo).store
         ref = DataRef.of("t", MODEL, "x")
         raw = b'{"renamedTo":"y"}'
-        tomb = {**(await svc.get(repo, "t", MODEL, "x"))["metadata"], "version": 2, "lifecycle": "deleted",
+        tomb = {**(await svc.get(repo, "t", MODEL, "x"))["metadata"], "version": 3, "lifecycle": "deleted",
                 "renamedTo": "y", "size": len(raw), "checksum": hashlib.sha256(raw).hexdigest()}
-        store.claim_version(ref.version_dir(2), dump_metadata(tomb))
-        store.put(ref.raw(2), raw)
-        store.put(ref.latest, b"2")
+        store.claim_version(ref.version_dir(3), dump_metadata(tomb))
+        store.put(ref.raw(3), raw)
+        store.put(ref.latest, b"3")
         await anyio.sleep(0.4)
         followed = await svc.get(repo, "t", MODEL, "x")
         assert (followed["name"], followed["content"]) == ("y", "moved")
-        assert (await svc.get(repo, "t", MODEL, "x", version=2))["metadata"]["renamedTo"] == "y"  # all of it hot
-        assert svc.get_now(repo, "t", MODEL, "x", version=2) is not None
+        assert (await svc.get(repo, "t", MODEL, "x", version=3))["metadata"]["renamedTo"] == "y"  # all of it hot
+        assert svc.get_now(repo, "t", MODEL, "x", version=3) is not None
         assert svc.get_now(repo, "t", MODEL, "x") is None
     finally:
         svc.close()
