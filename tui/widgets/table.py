@@ -97,23 +97,13 @@ def as_cell(value: Any) -> Cell:
     return Cell(str(value))
 
 
-def _stamped(lines: list[list[Segment]], meta: Style) -> list[list[Segment]]:
-    """The same cell lines, carrying another cell position in their styles' meta (the keys of
-    `meta` replace the old ones; every other attribute of each style stays)."""
-    return [[Segment(text, style + meta if style is not None else meta, control) for text, style, control in line]
-            for line in lines]
-
-
-def _restamped(strip: Strip, meta: Style) -> Strip:
-    """The same line, its cells' segments carrying another row number in their meta (segments
-    without a row number, such as the padding Strip adds, stay as they are)."""
-    segments = []
-    for segment in strip:
-        style = segment.style
-        if style is not None and style._meta is not None and "row" in style.meta:
-            segment = Segment(segment.text, style + meta, segment.control)
-        segments.append(segment)
-    return Strip(segments, strip.cell_length)
+def _stamped(segments: Iterable[Segment], meta: Style) -> list[Segment]:
+    """The same segments, those that carry a cell position (a `row` in their style's meta) carrying
+    the one in `meta` instead (its keys replace theirs; every other attribute of each style stays).
+    Segments without one, such as the padding a Strip adds, stay as they are."""
+    return [Segment(segment.text, segment.style + meta, segment.control)
+            if segment.style is not None and segment.style._meta is not None and "row" in segment.style.meta
+            else segment for segment in segments]
 
 
 def _sort_key(cell: Cell | None) -> tuple[int, Any]:
@@ -429,7 +419,7 @@ class LiveTable(DataTable[Any]):
             at_row, strip = drawn
             if at_row == row_index:
                 return strip
-            strip = _restamped(strip, Style.from_meta({"row": row_index}))
+            strip = Strip(_stamped(strip, Style.from_meta({"row": row_index})), strip.cell_length)
         self._drawn[key] = (row_index, strip)
         return strip
 
@@ -476,7 +466,8 @@ class LiveTable(DataTable[Any]):
             return lines
         at_row, at_column, lines = painted
         if (at_row, at_column) != (row_index, column_index):
-            lines = _stamped(lines, Style.from_meta({"row": row_index, "column": column_index}))
+            position = Style.from_meta({"row": row_index, "column": column_index})
+            lines = [_stamped(line, position) for line in lines]
             self._painted[key] = (row_index, column_index, lines)
         return lines
 
