@@ -395,11 +395,8 @@ class ClientConnection(asyncio.Protocol, Connection):
             key = ("anonymous", next(self._anonymous))
         elif key in self._in_flight:
             key = ("duplicate", next(self._anonymous))
-        state = self._hub.services.state
-        state.requests_in_flight += 1
-        state.requests_total += 1
-        self.requests_total += 1
-        self.requests_recent.add()
+        self._hub.services.state.requests_in_flight += 1
+        self._count_request()
         task = start_task(self._run(obj, key))
         if not task.done():  # on 3.12 a handler that never suspends has answered already
             self._in_flight[key] = task
@@ -410,13 +407,15 @@ class ClientConnection(asyncio.Protocol, Connection):
         reply = self._hub.dispatcher.dispatch_now(obj, self.context)
         if reply is NOT_NOW:
             return False
-        state = self._hub.services.state
-        state.requests_total += 1
-        state.requests_answered_now += 1
-        self.requests_total += 1
-        self.requests_recent.add()
+        self._hub.services.state.requests_answered_now += 1
+        self._count_request()
         self._write(dumps(reply))
         return True
+
+    def _count_request(self) -> None:
+        self._hub.services.state.requests_total += 1
+        self.requests_total += 1
+        self.requests_recent.add()
 
     def _cancel(self, obj: dict[str, Any]) -> None:
         params = obj.get("params")

@@ -257,11 +257,9 @@ class RpcDispatcher:
         """The reply to a request whose method `answers_now`, when its synchronous variant can give it
         without awaiting anything; else NOT_NOW (and `dispatch_one` answers). Requests jsonrpcserver
         would refuse, and notifications, are NOT_NOW."""
-        if not _is_valid_request(obj) or "id" not in obj:
-            return NOT_NOW
-        request = create_request(obj)
-        method = self._now.get(request.method)
-        if method is None or self._arity[request.method].problem(request.params) is not None:
+        request, _ = self._checked(obj)
+        method = self._now.get(request.method) if request is not None and request.id is not NOID else None
+        if method is None:
             return NOT_NOW
         result = call_now(request, ctx, method)
         if isinstance(result, Left) or result._value.result is NOT_NOW:
@@ -270,23 +268,30 @@ class RpcDispatcher:
 
     async def dispatch_one(self, obj: Json, ctx: CallContext) -> Json | None:
         """Reply to one request object (None for a notification)."""
-        if not _is_valid_request(obj):
-            return error_reply(protocol.INVALID_REQUEST, "invalid request", _request_id(obj))
-        request = create_request(obj)
-        if request.method not in self._methods:
-            if request.id is NOID:
-                return None
-            return error_reply(protocol.METHOD_NOT_FOUND, f"method not found: {request.method}", request.id,
-                               method=request.method)
-        problem = self._arity[request.method].problem(request.params)
-        if problem is not None:
-            if request.id is NOID:
-                return None
-            return error_reply(protocol.INVALID_PARAMS, f"invalid params: {problem}", request.id)
+        request, refusal = self._checked(obj)
+        if request is None:
+            return refusal
         result = await call(request, ctx, self._methods[request.method])
         if request.id is NOID:
             return None
         return self._reply(request, result)
+
+    def _checked(self, obj: Json) -> tuple[Any, Json | None]:
+        """(the request, None) when `obj` may be called; else (None, the refusal: None for a notification)."""
+        if not _is_valid_request(obj):
+            return None, error_reply(protocol.INVALID_REQUEST, "invalid request", _request_id(obj))
+        request = create_request(obj)
+        if request.method not in self._methods:
+            if request.id is NOID:
+                return None, None
+            return None, error_reply(protocol.METHOD_NOT_FOUND, f"method not found: {request.method}", request.id,
+                                     method=request.method)
+        problem = self._arity[request.method].problem(request.params)
+        if problem is not None:
+            if request.id is NOID:
+                return None, None
+            return None, error_reply(protocol.INVALID_PARAMS, f"invalid params: {problem}", request.id)
+        return request, None
 
     @staticmethod
     def _reply(request: Any, result: Any) -> Json:
