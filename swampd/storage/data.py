@@ -171,12 +171,12 @@ class _BuiltReply:
     from (`latest` when no version was asked, the metadata, the value), fresh, for the same repo handle
     and model id."""
 
-    __slots__ = ("entries", "handle", "kind", "item", "model_id", "reply", "size")
+    __slots__ = ("entries", "handle", "item", "model_id", "reply", "size")
 
     def __init__(self, handle: RepoHandle, model_id: str, entries: tuple[tuple[str, Entry, bool], ...],
                  item: str, reply: dict[str, Any], size: int) -> None:
         self.handle, self.model_id, self.entries, self.item = handle, model_id, entries, item
-        self.kind, self.reply, self.size = handle.store.kind, reply, size
+        self.reply, self.size = reply, size
 
 
 def _check_version(version: Any) -> None:
@@ -452,11 +452,10 @@ class DataService:
         entry = self.hot.get(mkey)
         return orjson.loads(entry.value) if entry is not None and self._fresh(mkey, handle.store) else None
 
-    def _content_now(self, handle: RepoHandle, ref: DataRef, version: int, metadata: dict[str, Any], *,
+    def _content_now(self, rkey: str, metadata: dict[str, Any], *,
                      want_path: bool) -> tuple[bytes | None, str | None] | None:
         """A version's `raw` from the hot tier: (content, None), or (None, cached file path) when the
         caller reads files and it is big enough to live in one; None when the hot tier lacks it."""
-        rkey = self.key(handle, ref.raw(version))
         size = metadata.get("size")
         if want_path and isinstance(size, int) and size >= self.settings.min_file_size:
             path = self.hot.path_of(rkey)
@@ -473,12 +472,12 @@ class DataService:
         """A version's `raw`: (content or None, cached file path or None, served from the hot tier).
         Its validity is its metadata's: `_metadata` evicts both together."""
         rkey = self.key(handle, ref.raw(version))
-        found = self._content_now(handle, ref, version, metadata, want_path=want_path)
+        found = self._content_now(rkey, metadata, want_path=want_path)
         if found is not None:
             return (*found, True)
 
         async def fetch() -> tuple[bytes | None, str | None, bool]:
-            found = self._content_now(handle, ref, version, metadata, want_path=want_path)
+            found = self._content_now(rkey, metadata, want_path=want_path)
             if found is not None:
                 return (*found, True)
             blob = await self._backend(handle, self._read_raw, handle.store, ref, version, metadata)
@@ -555,7 +554,7 @@ class DataService:
         asked = (repo, model_type, model, name, version, as_path, path_above)
         built = self._built.get(asked)
         if built is not None and built.handle is handle and built.model_id == model_id and self._holds(built):
-            self.stats.hit(built.kind, stale=False, item=built.item)
+            self.stats.hit(handle.store.kind, stale=False, item=built.item)
             return built.reply
         ref = DataRef.of(model_type, model_id, name)
         _check_version(version)
@@ -567,14 +566,14 @@ class DataService:
         metadata = self._metadata_now(handle, mkey)
         if metadata is None or (version is None and metadata.get("lifecycle") == "deleted"):
             return None  # a rename tombstone is followed by `get`
-        found = self._content_now(handle, ref, resolved, metadata,
-                                  want_path=_wants_path(metadata, as_path, path_above))
+        rkey = self.key(handle, ref.raw(resolved))
+        found = self._content_now(rkey, metadata, want_path=_wants_path(metadata, as_path, path_above))
         if found is None or (found[0] is not None and len(found[0]) > self.settings.inline_limit):
             return None  # too large to send inline: `get` refuses it (and counts the read once)
         reply = self._reply(handle, ref, resolved, metadata, *found, cached=True, stale=False)
         if found[0] is not None:
             keys: tuple[tuple[str, bool], ...] = ((lkey, True),) if version is None else ()
-            keys += ((mkey, True), (self.key(handle, ref.raw(resolved)), False))  # a value is as valid as its metadata
+            keys += ((mkey, True), (rkey, False))  # a value is as valid as its metadata
             self._keep_built(asked, handle, model_id, keys, self.key(handle, ref.version_dir(resolved)), reply,
                              len(found[0]))
         return reply
