@@ -187,6 +187,14 @@ def job_event(job_id: str, state: str, exit_code: int | None = None) -> dict[str
     return {"topic": "jobs", "data": {"type": "job.state", "id": job_id, "state": state, "exit_code": exit_code}}
 
 
+async def jobs_loaded_then_hidden(pilot: Any) -> None:
+    """The Jobs pane shown and loaded, then the In-flight pane shown over it."""
+    await settle(pilot)
+    for key in ("4", "3"):
+        await pilot.press(key)
+        await settle(pilot)
+
+
 class TestEvents:
     async def test_new_jobs_and_changes_are_painted_together_and_never_go_back(self, snapshot_app: Any) -> None:
         """An event naming an unknown job: the pane asks for the jobs created since its newest, and
@@ -231,11 +239,7 @@ class TestEvents:
 
         app = snapshot_app()
         async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
-            await pilot.press("4")
-            await settle(pilot)
-            await pilot.press("3")
-            await settle(pilot)
+            await jobs_loaded_then_hidden(pilot)
             lists_before = sum(1 for m, _ in app.source.calls if m == "jobs.list")
             job = JOBS[1]["id"]
             app.post_message(EventsArrived([job_event(job, "failed", 3)]))
@@ -253,11 +257,7 @@ class TestEvents:
 
         app = snapshot_app()
         async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
-            await pilot.press("4")
-            await settle(pilot)
-            await pilot.press("3")
-            await settle(pilot)
+            await jobs_loaded_then_hidden(pilot)
             app.source._now += 3600
             await pilot.press("4")
             await settle(pilot)
@@ -266,13 +266,13 @@ class TestEvents:
             assert fmt.age(app.source.now() - job["created_at"]) in ages, ages
             pane = app.pane_named("jobs")
             redone: list[float] = []
-            catch_up = pane._catch_up_ages
+            catch_up = pane.redo_ages
 
             def counted() -> None:
                 redone.append(app.source.now())
                 catch_up()
 
-            pane._catch_up_ages = counted
+            pane.redo_ages = counted  # type: ignore[method-assign]
             app.source._now += 1  # back within the ticks' own cadence: nothing to redo
             await pilot.press("3", "4")
             await settle(pilot)

@@ -48,6 +48,8 @@ class Pane(Vertical):
     shown); while the console is paused it still is."""
     READ_EVERY: ClassVar[int] = 0
     """While visible, read its lists every this many ticks (0: the console's default)."""
+    AGES_EVERY: ClassVar[int] = 0
+    """While visible, redo its ages every this many ticks (`redo_ages`; 0: it has no slow ages)."""
     MUTATING: ClassVar[frozenset[str]] = frozenset()
     """Actions turned off by --read-only."""
     KEYS: ClassVar[list[tuple[str, str]]] = []
@@ -57,6 +59,8 @@ class Pane(Vertical):
     def __init__(self) -> None:
         super().__init__(id=f"pane-{self.NAME}", classes="pane")
         self.available: bool | None = None
+        self._ages_at = 0.0
+        """When (the data source's clock) the ages were last redone."""
 
     @property
     def dash(self) -> DashApp:
@@ -104,8 +108,17 @@ class Pane(Vertical):
         """Once per poll interval while visible: refresh time-based cells (ages, durations)."""
 
     def shown(self) -> None:
-        """The pane became the visible one: time-based cells that its ticks refresh only every few
-        seconds catch up now (a pane loaded while hidden kept the ages of when it was painted)."""
+        """The pane became the visible one: ages older than its ticks would let them be (it was hidden,
+        and kept the ages of when it was painted) are redone at once; a quick switch back costs nothing."""
+        if self.AGES_EVERY and self.NAME in self.dash.loaded and \
+                self.dash.source.now() - self._ages_at >= self.AGES_EVERY * self.dash.refresh_seconds:
+            self.redo_ages()
+
+    def redo_ages(self) -> None:
+        """Recompute the slowly moving ages (`AGES_EVERY`); call `ages_redone` once they are."""
+
+    def ages_redone(self) -> None:
+        self._ages_at = self.dash.source.now()
 
     def commands(self) -> list[tuple[str, str, str]]:
         """(title, help, action name on this pane) for the palette."""

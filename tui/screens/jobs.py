@@ -29,9 +29,6 @@ LIMIT = 1000
 TICK_AFTER_EVENTS = 0.9
 """Seconds after a batch of events within which a tick leaves the running jobs' times alone."""
 PROGRESS = {"queued": 0, "running": 1}
-AGES_EVERY = 5
-"""Ticks between recomputing the ages of the rows on and near the screen (running jobs' times move
-every tick; the rest of the list gets its ages with the next full read)."""
 NARROW = 120
 """Below this many columns the detail goes under the table instead of beside it."""
 
@@ -61,6 +58,8 @@ class JobsPane(Pane):
     METHODS = ("jobs.list",)
     WHOLE_FROM_EVENTS = True
     READ_EVERY = 30  # a safety net: events keep it whole, and every fifth tick recomputes its times
+    AGES_EVERY = 5  # the rows on and near the screen (running jobs' times move every tick; the rest of
+    # the list gets its ages with the next full read)
     MUTATING = frozenset({"cancel_job", "cancel_all"})
     KEYS = [("enter", "open the job: record and log tail, following live"),
             ("l", "the log on the whole screen (w wrap, s autoscroll, t timestamps)"),
@@ -83,8 +82,6 @@ class JobsPane(Pane):
         self._gone: set[str] = set()
         self._applied_at = 0.0
         self._ticks = 0
-        self._ages_at = 0.0
-        """When (the data source's clock) the ages near the view were last redone."""
 
     def compose(self) -> ComposeResult:
         yield self.filter_box()
@@ -119,7 +116,7 @@ class JobsPane(Pane):
         self.jobs = {rec.text(j["id"]): j for j in jobs if rec.text(j.get("id"))}
         self._pending, self._gone = set(), set()  # the whole list, read after them
         self.table().sync({k: self._row(j) for k, j in self.jobs.items()})
-        self._ages_at = self.dash.source.now()
+        self.ages_redone()
         self.set_empty("" if self.jobs else "no jobs yet: `swamp run MODEL METHOD` submits one")
         record = results.get("jobs.get")
         if isinstance(record, dict) and record.get("id") == self.detail_id:
@@ -157,21 +154,15 @@ class JobsPane(Pane):
         """Running and queued jobs' times move on; nothing else is touched (and nothing at all when
         a batch of events moved them less than a tick ago: one repaint a second, not two)."""
         self._ticks += 1
-        if self._ticks % AGES_EVERY == 0:  # the ages and times near the view, from the records held
-            self._catch_up_ages()
+        if self._ticks % self.AGES_EVERY == 0:  # the ages and times near the view, from the records held
+            self.redo_ages()
         elif time.monotonic() - self._applied_at >= TICK_AFTER_EVENTS:
             self._apply_pending()
         if self.detail_id in self.jobs:
             self._show_record(self.jobs[self.detail_id])
 
-    def shown(self) -> None:
-        """Ages older than the ticks would let them be (the pane was hidden) are redone at once."""
-        if self.NAME in self.dash.loaded and \
-                self.dash.source.now() - self._ages_at >= AGES_EVERY * self.dash.refresh_seconds:
-            self._catch_up_ages()
-
-    def _catch_up_ages(self) -> None:
-        self._ages_at = self.dash.source.now()
+    def redo_ages(self) -> None:
+        self.ages_redone()
         self._pending.update(self.table().keys_near_view())
         self._apply_pending()
 

@@ -17,8 +17,6 @@ from tui.screens.base import Pane, Results, console_words
 from tui.widgets.table import Cell, Col, LiveTable, Row, theme_style
 from tui.widgets.textbox import TextBox
 
-AGES_EVERY = 5
-"""Ticks between two redraws of the ages and due times (they move slowly)."""
 COLUMNS = [Col("vault", "vault"), Col("key", "key", max=40), Col("backend", "backend", drop=3),
            Col("labels", "labels", flex=True, min=8, drop=1), Col("updated", "updated", drop=2),
            Col("rotated", "rotated", drop=4), Col("refresh", "refresh hook due"), Col("version", "version", drop=5)]
@@ -31,6 +29,7 @@ AUDIT_COLUMNS = [Col("time", "time (UTC)"), Col("action", "action"), Col("vault"
 
 class VaultPane(Pane):
     NAME = "vault"
+    AGES_EVERY = 5  # ages and due times move slowly
     TITLE = "Vault"
     TOPICS = ("vault",)
     METHODS = ("vault.list",)
@@ -45,8 +44,6 @@ class VaultPane(Pane):
         super().__init__()
         self.entries: dict[str, dict[str, Any]] = {}
         self.locked = False
-        self._ages_at = 0.0
-        """When (the data source's clock) the rows' ages were last redone."""
 
     def compose(self) -> ComposeResult:
         yield self.filter_box()
@@ -90,20 +87,15 @@ class VaultPane(Pane):
         notes.no_wrap, notes.overflow = True, "ellipsis"
         self.query_one("#vault-summary", Static).update(notes)
         self.table().sync({k: self._row(e) for k, e in entries.items()})
-        self._ages_at = self.dash.source.now()
+        self.ages_redone()
         self.set_empty("" if entries else "no secrets: `swamp vault put VAULT KEY` stores one")
 
     def tick(self) -> None:
-        if self.dash.tick % AGES_EVERY == 0:  # ages and due times move slowly
-            self._catch_up_ages()
+        if self.dash.tick % self.AGES_EVERY == 0:
+            self.redo_ages()
 
-    def shown(self) -> None:
-        """Ages older than the ticks would let them be (the pane was hidden) are redone at once."""
-        if self.dash.source.now() - self._ages_at >= AGES_EVERY * self.dash.refresh_seconds:
-            self._catch_up_ages()
-
-    def _catch_up_ages(self) -> None:
-        self._ages_at = self.dash.source.now()
+    def redo_ages(self) -> None:
+        self.ages_redone()
         table = self.table()
         for key, entry in self.entries.items():
             table.upsert(key, self._row(entry))
