@@ -196,9 +196,10 @@ class Client:
     def request(self, method: str, params: Any = None) -> int:
         """Send a request without waiting; returns its id."""
         self._next_id += 1
-        message: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "id": self._next_id}
+        message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
         if params is not None:
             message["params"] = params
+        message["id"] = self._next_id  # last: the daemon answers a line it has seen but for the id sooner
         self.send(message)
         return self._next_id
 

@@ -375,6 +375,10 @@ class ClientConnection(asyncio.Protocol, Connection):
         self._transport.close()  # flushes what is buffered, then closes
 
     def _handle_line(self, line: bytes) -> None:
+        reply = self._hub.dispatcher.answer_again(line, self.context)
+        if reply is not NOT_NOW:
+            self._answer_now(reply)
+            return
         if line[:1] == b"[" and batch_over(line, self._hub.max_batch):
             self._write(dumps(self._batch_refusal()))
             return
@@ -388,7 +392,7 @@ class ClientConnection(asyncio.Protocol, Connection):
             if method == protocol.CANCEL_METHOD:
                 self._cancel(obj)
                 return
-            if self._hub.dispatcher.answers_now(method) and self._answered_now(obj):
+            if self._hub.dispatcher.answers_now(method) and self._answered_now(obj, line):
                 return
         key = request_key(obj)
         if key is None:
@@ -401,16 +405,19 @@ class ClientConnection(asyncio.Protocol, Connection):
         if not task.done():  # on 3.12 a handler that never suspends has answered already
             self._in_flight[key] = task
 
-    def _answered_now(self, obj: dict[str, Any]) -> bool:
+    def _answered_now(self, obj: dict[str, Any], line: bytes) -> bool:
         """Answer a hot read within this read of the socket, when its method's synchronous variant can
         (no task, no further turn of the event loop: half of such a request's cost otherwise)."""
-        reply = self._hub.dispatcher.dispatch_now(obj, self.context)
+        reply = self._hub.dispatcher.dispatch_now(obj, self.context, line)
         if reply is NOT_NOW:
             return False
+        self._answer_now(reply)
+        return True
+
+    def _answer_now(self, reply: dict[str, Any]) -> None:
         self._hub.services.state.requests_answered_now += 1
         self._count_request()
         self._write(dumps(reply))
-        return True
 
     def _count_request(self) -> None:
         self._hub.services.state.requests_total += 1

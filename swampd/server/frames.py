@@ -79,6 +79,24 @@ def _has_float_id(obj: Any) -> bool:
     return False
 
 
+def split_trailing_id(line: bytes) -> tuple[bytes, int] | None:
+    """(everything up to the id's value, the id) for a request line that ends with `"id":N}`, N a
+    non-negative integer of at most 18 digits written as JSON writes it; None for any other line.
+
+    swampd.client writes its requests so. Two such lines with the same first part are the same request
+    but for the id: nothing after `"id":` but the id's own digits can end the object.
+    """
+    if line[-1:] != b"}":
+        return None
+    cut = line.rfind(b'"id":')
+    if cut < 1 or line[cut - 1] not in b",{":
+        return None
+    digits = line[cut + 5:-1]
+    if not 0 < len(digits) <= 18 or not digits.isdigit() or (digits[0] == 0x30 and len(digits) > 1):
+        return None
+    return line[:cut + 5], int(digits)
+
+
 def request_key(obj: Any) -> Any:
     """The in-flight key of a request: its id when that is a valid JSON-RPC id, else None.
 

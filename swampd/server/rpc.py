@@ -31,12 +31,18 @@ from swampd import protocol
 from swampd.api._context import CallContext
 from swampd.api._registry import NON_EMPTY, MethodSpec, Registry
 from swampd.errors import SwampdError
+from swampd.server.frames import split_trailing_id
 
 log = logging.getLogger("swampd.rpc")
 
 Json = Any
 NOT_NOW: Any = object()
 """`dispatch_now`'s answer when the request goes to its async handler (`dispatch_one`)."""
+
+REPLAYS = 1024
+"""Request lines remembered for `answer_again` (the oldest is forgotten first)."""
+REPLAY_LINE_LIMIT = 4096
+"""Bytes above which a request line is not remembered."""
 
 
 def error_reply(code: int, message: str, id_: Any = None, **data: Any) -> dict[str, Any]:
@@ -169,7 +175,11 @@ class RpcDispatcher:
         self.registry = registry
         self._methods = {spec.name: self._wrap(spec) for spec in registry.specs()}
         self._now = {spec.name: self._wrap_now(spec) for spec in registry.specs() if spec.now is not None}
+        self._variants = {spec.name: spec.now for spec in registry.specs() if spec.now is not None}
         self._arity = {spec.name: _Arity(inspect.signature(spec.handler)) for spec in registry.specs()}
+        self._replays: dict[bytes, tuple[Callable[..., Any], dict[str, Any]]] = {}
+        """A line's part before its id (`split_trailing_id`) -> the synchronous variant and the params
+        jsonrpcserver called it with, for lines it answered."""
 
     def answers_now(self, method: Any) -> bool:
         """Whether `method` has a synchronous variant worth trying before a task is made."""
@@ -253,10 +263,12 @@ class RpcDispatcher:
 
         return method
 
-    def dispatch_now(self, obj: Json, ctx: CallContext) -> Json:
+    def dispatch_now(self, obj: Json, ctx: CallContext, line: bytes | None = None) -> Json:
         """The reply to a request whose method `answers_now`, when its synchronous variant can give it
         without awaiting anything; else NOT_NOW (and `dispatch_one` answers). Requests jsonrpcserver
-        would refuse, and notifications, are NOT_NOW."""
+        would refuse, and notifications, are NOT_NOW.
+
+        `line`, the request as it was read, is remembered for `answer_again` when it was answered."""
         request, _ = self._checked(obj)
         method = self._now.get(request.method) if request is not None and request.id is not NOID else None
         if method is None:
@@ -264,7 +276,38 @@ class RpcDispatcher:
         result = call_now(request, ctx, method)
         if isinstance(result, Left) or result._value.result is NOT_NOW:
             return NOT_NOW
+        if line is not None and isinstance(request.params, dict):
+            self._remember(line, request)
         return self._reply(request, result)
+
+    def answer_again(self, line: bytes, ctx: CallContext) -> Json:
+        """The reply to a request line that differs only in its id from one `dispatch_now` answered:
+        its synchronous variant is called again with the params jsonrpcserver bound then (the checks
+        of a line's request, arity and types depend on its bytes alone), skipping the decode and the
+        checks. NOT_NOW when the line is not such a one or the variant cannot answer now (it checks
+        again all it depends on): then the line goes the whole way, through jsonrpcserver."""
+        split = split_trailing_id(line)
+        if split is None:
+            return NOT_NOW
+        remembered = self._replays.get(split[0])
+        if remembered is None:
+            return NOT_NOW
+        now, params = remembered
+        try:
+            result = now(ctx, **params)
+        except Exception:  # noqa: BLE001 - the whole way says what went wrong, as it always does
+            return NOT_NOW
+        if result is None:
+            return NOT_NOW
+        return {"jsonrpc": "2.0", "result": result, "id": split[1]}
+
+    def _remember(self, line: bytes, request: Any) -> None:
+        split = split_trailing_id(line) if len(line) <= REPLAY_LINE_LIMIT else None
+        if split is None or request.id.__class__ is not int or split[1] != request.id:
+            return
+        if split[0] not in self._replays and len(self._replays) >= REPLAYS:
+            del self._replays[next(iter(self._replays))]
+        self._replays[split[0]] = (self._variants[request.method], request.params)
 
     async def dispatch_one(self, obj: Json, ctx: CallContext) -> Json | None:
         """Reply to one request object (None for a notification)."""

@@ -47,6 +47,15 @@ def test_hot_reads_are_answered_now_with_the_same_replies_and_refusals(daemon: A
             assert err.value.kind == kind, bad
         assert answered_now() == start + 2
 
+        # The client's request lines differ only in their ids: each is answered again from the
+        # remembered call, which asks the hot tier every time (a new version, an eviction are seen).
+        assert c.call("data.get", params) == hot[0] and answered_now() == start + 3
+        c.call("data.put", {**params, "content": "hello again", "content_type": "text/plain"})
+        newer = c.call("data.get", params)
+        assert (newer["version"], newer["content"]) == (2, "hello again")
+        c.call("cache.evict", {"repo": "demo", "type": "command/shell", "model": MODEL})
+        assert c.call("data.get", params)["cached"] is False
+
 
 def test_data_rpc_round_trip(daemon: Any, repos_factory: RepoFactory) -> None:
     repo = repos_factory.make("filesystem")
