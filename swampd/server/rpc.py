@@ -22,9 +22,9 @@ from typing import Any
 
 from jsonrpcserver.async_dispatcher import call
 from jsonrpcserver.dispatcher import call as call_now
-from jsonrpcserver.dispatcher import create_request
+from jsonrpcserver.dispatcher import create_request, extract_args, extract_kwargs
 from jsonrpcserver.result import Error, Success
-from jsonrpcserver.sentinels import NOID
+from jsonrpcserver.sentinels import NOCONTEXT, NOID
 from oslash.either import Left  # type: ignore[import-untyped]  # jsonrpcserver's Result type
 
 from swampd import protocol
@@ -177,9 +177,9 @@ class RpcDispatcher:
         self._now = {spec.name: self._wrap_now(spec) for spec in registry.specs() if spec.now is not None}
         self._variants = {spec.name: spec.now for spec in registry.specs() if spec.now is not None}
         self._arity = {spec.name: _Arity(inspect.signature(spec.handler)) for spec in registry.specs()}
-        self._replays: dict[bytes, tuple[Callable[..., Any], dict[str, Any]]] = {}
-        """A line's part before its id (`split_trailing_id`) -> the synchronous variant and the params
-        jsonrpcserver called it with, for lines it answered."""
+        self._replays: dict[bytes, tuple[Callable[..., Any], list[Any], dict[str, Any]]] = {}
+        """A line's part before its id (`split_trailing_id`) -> the synchronous variant and the positional
+        and named params jsonrpcserver called it with, for lines it answered."""
 
     def answers_now(self, method: Any) -> bool:
         """Whether `method` has a synchronous variant worth trying before a task is made."""
@@ -276,7 +276,7 @@ class RpcDispatcher:
         result = call_now(request, ctx, method)
         if isinstance(result, Left) or result._value.result is NOT_NOW:
             return NOT_NOW
-        if line is not None and isinstance(request.params, dict):
+        if line is not None:
             self._remember(line, request)
         return self._reply(request, result)
 
@@ -292,9 +292,9 @@ class RpcDispatcher:
         remembered = self._replays.get(split[0])
         if remembered is None:
             return NOT_NOW
-        now, params = remembered
+        now, args, kwargs = remembered
         try:
-            result = now(ctx, **params)
+            result = now(ctx, *args, **kwargs)
         except Exception:  # noqa: BLE001 - the whole way says what went wrong, as it always does
             return NOT_NOW
         if result is None:
@@ -307,7 +307,8 @@ class RpcDispatcher:
             return
         if split[0] not in self._replays and len(self._replays) >= REPLAYS:
             del self._replays[next(iter(self._replays))]
-        self._replays[split[0]] = (self._variants[request.method], request.params)
+        self._replays[split[0]] = (self._variants[request.method], extract_args(request, NOCONTEXT),
+                                   extract_kwargs(request))
 
     async def dispatch_one(self, obj: Json, ctx: CallContext) -> Json | None:
         """Reply to one request object (None for a notification)."""

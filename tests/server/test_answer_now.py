@@ -137,16 +137,16 @@ def test_a_line_answered_now_is_answered_again_but_for_its_id_from_the_variant_e
 
 def test_only_lines_answered_now_with_a_plain_id_are_remembered() -> None:
     dispatcher = make_dispatcher({"hot": {"from": "now"}, "bad": InvalidParams("a bad key")})
-    refused = [line({"key": "bad"}), line({"key": 3}), line({"key": "hot", "extra": 1}), line(["hot"]),
+    refused = [line({"key": "bad"}), line({"key": 3}), line({"key": "hot", "extra": 1}), line(["hot", "x"]),
                line({"key": "cold"}), line({"key": "hot"}, '"7"'),
                b'{"jsonrpc":"1.0","method":"t.get","params":{"key":"hot"},"id":7}']
     for refused_line in refused:
         obj = orjson.loads(refused_line)
         dispatcher.dispatch_now(obj, None, refused_line)
         assert dispatcher.answer_again(refused_line, None) is NOT_NOW, refused_line
-    hot = line({"key": "hot"})
-    dispatcher.dispatch_now(orjson.loads(hot), None, hot)
-    assert dispatcher.answer_again(hot, None) is not NOT_NOW
+    for hot in (line({"key": "hot"}), line(["hot"]), line(["hot", 2])):  # named or positional params
+        dispatcher.dispatch_now(orjson.loads(hot), None, hot)
+        assert dispatcher.answer_again(hot, None) == {"jsonrpc": "2.0", "result": {"from": "now"}, "id": 7}
 
 
 def test_remembered_lines_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -166,10 +166,11 @@ def test_remembered_lines_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_daemon_answers_a_line_again_as_it_answered_it_first(daemon: Any) -> None:
     with daemon.client() as c:
-        c.send_line(b'{"jsonrpc":"2.0","method":"daemon.hello","params":{"client_protocol":1},"id":41}')
-        first = c.read_message()
-        before = c.call("daemon.status")["requests_answered_now"]
-        c.send_line(b'{"jsonrpc":"2.0","method":"daemon.hello","params":{"client_protocol":1},"id":42}')
-        again = c.read_message()
-        assert c.call("daemon.status")["requests_answered_now"] == before + 1
-        assert again == {**first, "id": 42}
+        for params in (b'"params":{"client_protocol":1},', b'"params":[1],', b""):
+            c.send_line(b'{"jsonrpc":"2.0","method":"daemon.hello",' + params + b'"id":41}')
+            first = c.read_message()
+            before = c.call("daemon.status")["requests_answered_now"]
+            c.send_line(b'{"jsonrpc":"2.0","method":"daemon.hello",' + params + b'"id":42}')
+            again = c.read_message()
+            assert c.call("daemon.status")["requests_answered_now"] == before + 1
+            assert again == {**first, "id": 42}
