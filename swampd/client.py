@@ -8,6 +8,7 @@ path (starting a daemon) imports what it needs when it needs it.
 from __future__ import annotations
 
 import _socket
+import _struct
 import errno
 import os
 import sys
@@ -139,14 +140,23 @@ class Client:
     `CALL_TIMEOUT`, or no deadline for `LONG_METHODS`). While a call waits, a daemon silent for
     `PROBE_INTERVAL` seconds is sent a liveness probe on the same connection; one that does not
     answer it within `ANSWER_TIMEOUT` ends the call with `CallTimeout`.
+
+    The socket stays in blocking mode and waits are bounded by the kernel (`SO_RCVTIMEO`,
+    `SO_SNDTIMEO`), set only when the wanted bound changes: a call is one `send` and one `recv`.
+    Python's socket timeouts would add a `poll` before each of them and an `ioctl` per change of
+    timeout, four system calls more per call. Code that reads the raw socket itself calls
+    `settimeout` first, which puts the kernel's bounds to what it asks.
     """
 
     def __init__(self, socket_path: str, *, timeout: float | None = None,
                  connect_timeout: float | None = None) -> None:
         self.socket_path = socket_path
         self._sock = connect_socket(socket_path, connect_timeout)
-        self.timeout = timeout
-        self._sock.settimeout(timeout)
+        self._sock.settimeout(None)
+        self._recv_bound: float | None = None
+        self._send_bound: float | None = None
+        self.timeout: float | None = None
+        self.settimeout(timeout)
         self._buffer = b""
         self._next_id = 0
         self._probes = 0
@@ -165,31 +175,61 @@ class Client:
         self.close()
 
     def settimeout(self, timeout: float | None) -> None:
-        """The deadline of each following call and raw read (None: the method's default)."""
+        """The deadline of each following call and raw read (None: the method's default), and the
+        bound of each wait on the raw socket (None: none)."""
         self.timeout = timeout
-        self._sock.settimeout(timeout)
+        self._bound_recv(timeout)
+        if timeout != self._send_bound:
+            self._sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_SNDTIMEO, _timeval(timeout))
+            self._send_bound = timeout
 
     # -- wire --------------------------------------------------------------------------------
 
     def send_line(self, data: bytes) -> None:
-        self._sock.sendall(data if data.endswith(b"\n") else data + b"\n")
+        try:
+            self._sock.sendall(data if data.endswith(b"\n") else data + b"\n")
+        except BlockingIOError:  # SO_SNDTIMEO ran out: the daemon stopped reading
+            raise TimeoutError("timed out sending to the daemon") from None
 
     def send(self, message: Any) -> None:
         self.send_line(dumps(message).encode() + b"\n")
 
-    def read_line(self) -> bytes:
+    def _bound_recv(self, seconds: float | None) -> None:
+        if seconds != self._recv_bound:
+            self._sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_RCVTIMEO, _timeval(seconds))
+            self._recv_bound = seconds
+
+    def _recv(self, seconds: float | None, *, early: bool = False) -> bytes:
+        """One read of what the daemon sent, waiting at most `seconds` (None: no bound);
+        TimeoutError when nothing came. With `early`, the caller takes a TimeoutError that comes
+        sooner: a bound already set between half of `seconds` and `seconds` is kept, and a new
+        one is set a quarter short, so that calls in a row (each waiting a little less than
+        PROBE_INTERVAL) set it once."""
+        if not early:
+            self._bound_recv(seconds)
+        elif seconds is None or self._recv_bound is None or not seconds / 2 <= self._recv_bound <= seconds:
+            self._bound_recv(None if seconds is None else seconds * 0.75)
+        try:
+            chunk: bytes = self._sock.recv(65536)  # below malloc's mmap threshold: no mmap per call
+        except BlockingIOError:  # SO_RCVTIMEO ran out
+            raise TimeoutError("timed out") from None
+        if not chunk:
+            raise ConnectionClosed("the daemon closed the connection")
+        return chunk
+
+    def read_line(self, timeout: Any = _DEFAULT) -> bytes:
+        """The next line, each wait for more bytes bounded by `timeout` (default: the client's)."""
+        if timeout is _DEFAULT:
+            timeout = self.timeout
         while True:
             end = self._buffer.find(b"\n")
             if end >= 0:
                 line, self._buffer = self._buffer[:end], self._buffer[end + 1:]
                 return line
-            chunk = self._sock.recv(65536)  # below malloc's mmap threshold: no mmap per call
-            if not chunk:
-                raise ConnectionClosed("the daemon closed the connection")
-            self._buffer += chunk
+            self._buffer += self._recv(timeout)
 
-    def read_message(self) -> Any:
-        return loads(self.read_line().decode())
+    def read_message(self, timeout: Any = _DEFAULT) -> Any:
+        return loads(self.read_line(timeout).decode())
 
     # -- calls -------------------------------------------------------------------------------
 
@@ -229,48 +269,44 @@ class Client:
         asked `daemon.hello` on this connection, and must answer within `ANSWER_TIMEOUT`.
         Probe replies are consumed here.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
+        now = time.monotonic()
+        deadline = None if timeout is None else now + timeout
         probe_deadline: float | None = None
-        old = self._sock.gettimeout()
-        try:
-            while True:
-                end = self._buffer.find(b"\n")
-                if end >= 0:
-                    line, self._buffer = self._buffer[:end], self._buffer[end + 1:]
-                    message = loads(line.decode())
-                    probe_deadline = None  # any message shows the daemon is alive
-                    if isinstance(message, dict) and str(message.get("id", "")).startswith(PROBE_PREFIX):
-                        continue
-                    return message
-                now = time.monotonic()
-                if deadline is not None and now >= deadline:
-                    if request_id is not None:
-                        self._try_cancel(request_id)
-                    raise CallTimeout(f"{method or 'the call'} did not finish within {timeout:g}s; "
-                                      "it was cancelled (it may have done part of its work)",
-                                      method=method or None, timeout=timeout)
-                if probe_deadline is not None and now >= probe_deadline:
-                    raise CallTimeout(
-                        f"the daemon at {self.socket_path} stopped answering during {method or 'a call'} "
-                        f"(no reply to a liveness probe within {ANSWER_TIMEOUT:g}s: stopped or overloaded); "
-                        "the call may or may not have completed",
-                        method=method or None)
-                wake = probe_deadline if probe_deadline is not None else now + PROBE_INTERVAL
-                if deadline is not None:
-                    wake = min(wake, deadline)
-                self._sock.settimeout(max(0.001, wake - now))
-                try:
-                    chunk = self._sock.recv(65536)  # below malloc's mmap threshold: no mmap per call
-                except TimeoutError:
-                    if probe_deadline is None and time.monotonic() < (deadline or float("inf")):
-                        self._send_probe()
-                        probe_deadline = time.monotonic() + ANSWER_TIMEOUT
+        heard = now  # when the daemon last sent anything
+        while True:
+            end = self._buffer.find(b"\n")
+            if end >= 0:
+                line, self._buffer = self._buffer[:end], self._buffer[end + 1:]
+                message = loads(line.decode())
+                if isinstance(message, dict) and str(message.get("id", "")).startswith(PROBE_PREFIX):
                     continue
-                if not chunk:
-                    raise ConnectionClosed("the daemon closed the connection")
-                self._buffer += chunk
-        finally:
-            self._sock.settimeout(old)
+                return message
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                if request_id is not None:
+                    self._try_cancel(request_id)
+                raise CallTimeout(f"{method or 'the call'} did not finish within {timeout:g}s; "
+                                  "it was cancelled (it may have done part of its work)",
+                                  method=method or None, timeout=timeout)
+            if probe_deadline is not None and now >= probe_deadline:
+                raise CallTimeout(
+                    f"the daemon at {self.socket_path} stopped answering during {method or 'a call'} "
+                    f"(no reply to a liveness probe within {ANSWER_TIMEOUT:g}s: stopped or overloaded); "
+                    "the call may or may not have completed",
+                    method=method or None)
+            if probe_deadline is None and now >= heard + PROBE_INTERVAL:
+                self._send_probe()
+                probe_deadline = now + ANSWER_TIMEOUT
+            wake = probe_deadline if probe_deadline is not None else heard + PROBE_INTERVAL
+            if deadline is not None:
+                wake = min(wake, deadline)
+            try:
+                chunk = self._recv(max(0.001, wake - now), early=True)
+            except TimeoutError:
+                continue
+            heard = time.monotonic()
+            probe_deadline = None  # any bytes show the daemon is alive
+            self._buffer += chunk
 
     def _send_probe(self) -> None:
         self._probes += 1
@@ -314,15 +350,10 @@ class Client:
         """The next notification (kept ones first); raises TimeoutError after `timeout`."""
         if self.notifications:
             return self.notifications.pop(0)
-        old = self._sock.gettimeout()
-        self._sock.settimeout(timeout)
-        try:
-            while True:
-                message = self.read_message()
-                if isinstance(message, dict) and "method" in message and "id" not in message:
-                    return message
-        finally:
-            self._sock.settimeout(old)
+        while True:
+            message = self.read_message(timeout)
+            if isinstance(message, dict) and "method" in message and "id" not in message:
+                return message
 
     def handshake(self, timeout: float | None = None) -> dict[str, Any]:
         """`daemon.hello`; DaemonNotAnswering when it has no answer within `timeout` seconds."""
@@ -336,6 +367,14 @@ class Client:
                 "check `swamp daemon status`"
             ) from None
         return self.hello
+
+
+def _timeval(seconds: float | None) -> bytes:
+    """A `struct timeval` for SO_RCVTIMEO / SO_SNDTIMEO (zero: no bound; never zero for a bound)."""
+    if seconds is None:
+        return _struct.pack("@ll", 0, 0)
+    micros = max(1, int(seconds * 1_000_000))
+    return _struct.pack("@ll", micros // 1_000_000, micros % 1_000_000)
 
 
 def connect_socket(path: str, timeout: float | None = None) -> Any:

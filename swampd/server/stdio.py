@@ -31,6 +31,7 @@ def run_stdio() -> int:
     except (DaemonUnavailable, OSError, RpcError, ConfigError) as exc:
         sys.stderr.write(f"swampd --stdio: {exc}\n")
         return 1
+    client.settimeout(None)  # the relay waits on the raw socket as long as the peer is there
     sock = client._sock  # the relay works on raw bytes: no framing changes
     stdout_fd = sys.stdout.fileno()
 
