@@ -56,19 +56,40 @@ def timed(fn: Any, n: int, warmup: int = 50) -> dict[str, float]:
     return interleaved({"_": fn}, n, warmup)["_"]
 
 
-def interleaved(fns: dict[str, Any], n: int, warmup: int = 50) -> dict[str, dict[str, float]]:
-    """Time each of `fns` n times, one call of each in turn, so that they share the machine's moods."""
+def interleaved(fns: dict[str, Any], n: int, warmup: int = 50,
+                servers: dict[str, int] | None = None) -> dict[str, dict[str, float]]:
+    """Time each of `fns` n times, one call of each in turn, so that they share the machine's moods.
+
+    `servers` (name -> the pid answering that path): every 8th round, untimed, note whether each server
+    last ran on the CPU this client is on; the share of such rounds is `same_cpu_pct`. Unpinned, the
+    kernel decides it, and a server woken on the client's own CPU answers sooner than one woken on
+    the other (an inter-processor wake-up, costly in a VM)."""
     for _ in range(warmup):
         for fn in fns.values():
             fn()
     samples: dict[str, list[float]] = {name: [] for name in fns}
+    same_cpu: dict[str, list[bool]] = {name: [] for name in servers or {}}
     clock = time.perf_counter
-    for _ in range(n):
+    for i in range(n):
         for name, fn in fns.items():
             start = clock()
             fn()
             samples[name].append(clock() - start)
-    return {name: summary(values) for name, values in samples.items()}
+        if servers and i % 8 == 0:
+            here = last_cpu(os.getpid())
+            for name, pid in servers.items():
+                same_cpu[name].append(last_cpu(pid) == here)
+    out = {name: summary(values) for name, values in samples.items()}
+    for name, flags in same_cpu.items():
+        if flags:
+            out[name]["same_cpu_pct"] = round(100 * sum(flags) / len(flags), 1)
+    return out
+
+
+def last_cpu(pid: int) -> int:
+    """The CPU that `pid` (its main thread) last ran on: field 39 of /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[36])
 
 
 class Daemon:
@@ -204,7 +225,8 @@ def main() -> int:
         r = redis.Redis(unix_socket_path=str(redis_server.sock))
         pgconn = psycopg.connect(pg.tcp_dsn, autocommit=True)
         pgconn.execute("CREATE TABLE blobs (k text PRIMARY KEY, v bytea)")
-        pids = [os.getpid(), daemon.proc.pid, redis_server.proc.pid, moto.proc.pid, pg.postmaster_pid()]
+        pids = [os.getpid(), daemon.proc.pid, redis_server.proc.pid, moto.proc.pid, pg.postmaster_pid(),
+                pgconn.info.backend_pid]
         everything = os.sched_getaffinity(0)
         if opts.pin:
             _pin(pids, {0})
@@ -235,7 +257,9 @@ def main() -> int:
                 fns["swampd_as_path_and_read"] = \
                     lambda p=path_params: Path(client.call("data.get", p)["path"]).read_bytes()
                 fns["swampd_as_path"] = lambda p=path_params: client.call("data.get", p)
-            timed_rows = interleaved(fns, n if name != "1MiB" else max(200, n // 5))
+            timed_rows = interleaved(fns, n if name != "1MiB" else max(200, n // 5), servers={
+                "swampd_inline": daemon.proc.pid, "redis_py_unix": redis_server.proc.pid,
+                "psycopg_tcp": pgconn.info.backend_pid})
             order = ["swampd_inline", "swampd_as_path", "swampd_as_path_and_read", "redis_py_unix", "psycopg_tcp"]
             row: dict[str, Any] = {k: timed_rows[k] for k in order if k in timed_rows}
             row["boto3_warm"] = timed(lambda k=f"k{name}": s3.get_object(Bucket="bench", Key=k)["Body"].read(),
@@ -357,11 +381,14 @@ def _markdown(out: dict[str, Any]) -> str:
          "throughput unpinned." if m["pinned"] else
          "Unpinned (client and server free to run on any CPU)."),
         "Latencies in microseconds; swampd, redis-py and psycopg interleaved call by call (boto3 after them).", "",
-        "| size | path | p50 µs | p95 µs |", "|---|---|---|---|",
+        "The last column: the share of rounds (one in 8, sampled) in which the server had last run on the",
+        "client's own CPU (pinned: all of them).", "",
+        "| size | path | p50 µs | p95 µs | server on the client's CPU |", "|---|---|---|---|---|",
     ]
     for size in SIZES:
         for name, row in out["results"][size].items():
-            lines.append(f"| {size} | {name} | {row['p50_us']} | {row['p95_us']} |")
+            same = f"{row['same_cpu_pct']}%" if "same_cpu_pct" in row else "-"
+            lines.append(f"| {size} | {name} | {row['p50_us']} | {row['p95_us']} | {same} |")
     cold = out["results"]["cold_boto3_process_1KiB"]["p50_us"]
     tp = out["results"]["throughput_16_procs_1KiB"]
     lines += ["", f"Cold process (import boto3, build a client, one GET): p50 {cold / 1000:.1f} ms", "",
