@@ -190,6 +190,29 @@ class Client:
             self._sock.sendall(data if data.endswith(b"\n") else data + b"\n")
         except BlockingIOError:  # SO_SNDTIMEO ran out: the daemon stopped reading
             raise TimeoutError("timed out sending to the daemon") from None
+        except (BrokenPipeError, ConnectionResetError):
+            self._raise_refusal()
+            raise
+
+    def _raise_refusal(self) -> None:
+        """After a failed send: the daemon may have refused this connection (a limit, another uid) and
+        closed it; its reply is still readable. Raise it as the RpcError it is, if it came."""
+        while True:
+            try:
+                chunk = self._sock.recv(65536, _socket.MSG_DONTWAIT)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self._buffer += chunk
+        for line in self._buffer.split(b"\n"):
+            try:
+                message = loads(line.decode())
+            except ValueError:
+                continue
+            if isinstance(message, dict) and message.get("id") is None and isinstance(message.get("error"), dict):
+                err = message["error"]
+                raise RpcError(err.get("code", protocol.INTERNAL_ERROR), err.get("message", ""), err.get("data"))
 
     def send(self, message: Any) -> None:
         self.send_line(dumps(message).encode() + b"\n")

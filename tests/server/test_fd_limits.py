@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import resource
+import select
 import socket
 import subprocess
 import time
@@ -86,6 +87,13 @@ class TestPerPeer:
             with daemon.client(timeout=10) as fifth, pytest.raises(RpcError) as info:
                 fifth.call("daemon.hello")
             assert info.value.kind == "too_large" and "max_connections_per_peer" in info.value.message
+            # Refused and closed before the request is sent: the send fails, the refusal is still said.
+            with daemon.client(timeout=10) as sixth:
+                assert select.select([sixth._sock], [], [], 10)[0]
+                time.sleep(0.2)
+                with pytest.raises(RpcError) as info:
+                    sixth.call("daemon.hello")
+            assert info.value.kind == "too_large"
             other = subprocess.run([*swamp_command(), "rpc", "daemon.hello"], env=daemon_env,
                                    capture_output=True, text=True, timeout=60)
             assert other.returncode == 0 and f'"pid":{daemon.pid}' in other.stdout  # another process may
