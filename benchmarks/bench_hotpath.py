@@ -7,9 +7,10 @@ this working tree, the same under uvloop when it is installed (anyio's `use_uvlo
 option nor a dependency: the event loop patched in at start, assertions off because swampd checks for asyncio's own transport class), the same
 with the in-memory tier off (`[cache] memory_limit = 0`), and a redis-server. One client calls each in
 turn, round after round (`daemon.hello` and a hot 1 KiB `data.get` on each daemon, GET 1 KiB on
-redis-py), so a busy machine weighs on all of them alike; ratios to redis-py GET come from the same
+redis-py; this tree's daemon also through base's client, to tell a client change apart), so a busy machine weighs on all of them alike; ratios to redis-py GET come from the same
 rounds. `--pin` puts every thread of every process on CPU 0 (the software cost). Daemon CPU per request
-is read from /proc around each daemon's own phase (the calls of the other daemons excluded).
+is read from /proc around each daemon's own phase (the calls of the other daemons excluded), the client's
+from its thread's CPU clock over the same phase.
 Writes benchmarks/results/hotpath[.pinned].json|md.
 """
 
@@ -37,6 +38,7 @@ from benchmarks.bench_rpc import start_redis
 
 MODEL = "b0b0b0b0-1111-4222-8333-444455556666"
 PARAMS = {"repo": "bench", "type": "bench", "model": MODEL, "name": "1KiB"}
+BASE_CLIENT = "now_with_base_client"
 UVLOOP_MAIN = ("import functools, anyio; anyio.run = functools.partial(anyio.run, backend_options={'use_uvloop': True}); "
                "from swampd.server.main import main; raise SystemExit(main())")
 
@@ -58,6 +60,15 @@ def export_tree(ref: str, into: str) -> str:
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
     return commit
+
+
+def base_client_class(tree: str) -> Any:
+    """`Client` from `tree`'s swampd/client.py (its own imports resolve to this tree's package)."""
+    spec = importlib.util.spec_from_file_location("swampd_base_client", os.path.join(tree, "swampd", "client.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Client
 
 
 def cpu_seconds(pid: int) -> float:
@@ -99,7 +110,8 @@ def main() -> None:
         for v in variants:
             started.append(v)  # its home is removed on the way out even if it fails to start
             v.__enter__()
-        clients: dict[str, Client] = {}
+        clients: dict[str, Any] = {}
+        daemon_pid: dict[str, int] = {}
         for v in variants:
             repo = v.home / "repo"
             (repo / ".swamp").mkdir(parents=True)
@@ -107,6 +119,11 @@ def main() -> None:
             c = clients[v.name] = Client(v.socket, timeout=60)
             c.call("repos.register", {"path": str(repo), "name": "bench"})
             c.call("data.put", {**PARAMS, "content": "a" * 1024, "content_type": "text/plain"})
+            assert v.proc is not None
+            daemon_pid[v.name] = v.proc.pid
+        # This tree's daemon called by the base tree's client: what the client change alone does.
+        clients[BASE_CLIENT] = base_client_class(base_tree)(variants[1].socket, timeout=60)
+        daemon_pid[BASE_CLIENT] = daemon_pid["now"]
         r = redis.Redis(unix_socket_path=redis_path)
         r.set("k1KiB", b"a" * 1024)
         every_cpu = os.sched_getaffinity(0)
@@ -131,13 +148,15 @@ def main() -> None:
                 call()
                 samples[name].append(clock() - t)
         cpu: dict[str, float] = {}
-        for v in variants:  # each daemon's own CPU per request, measured over a phase of its own
-            assert v.proc is not None
-            for op, fn in (("hello", calls[f"{v.name}:hello"]), ("get_1KiB", calls[f"{v.name}:get_1KiB"])):
-                before = cpu_seconds(v.proc.pid)
+        client_cpu: dict[str, float] = {}
+        for name, pid in daemon_pid.items():  # CPU per request, measured over a phase of each pair alone
+            for op in ("hello", "get_1KiB"):
+                fn = calls[f"{name}:{op}"]
+                before, client_before = cpu_seconds(pid), time.thread_time()
                 for _ in range(opts.rounds):
                     fn()
-                cpu[f"{v.name}:{op}"] = round((cpu_seconds(v.proc.pid) - before) / opts.rounds * 1e6, 1)
+                client_cpu[f"{name}:{op}"] = round((time.thread_time() - client_before) / opts.rounds * 1e6, 1)
+                cpu[f"{name}:{op}"] = round((cpu_seconds(pid) - before) / opts.rounds * 1e6, 1)
         tiers = clients["now"].call("cache.stats").get("tiers")
         if opts.pin:
             pin_all(pids, every_cpu)
@@ -152,12 +171,13 @@ def main() -> None:
     p50 = {k: round(statistics.median(v) * 1e6, 1) for k, v in samples.items()}
     redis_p50 = p50["redis_get_1KiB"]
     rows = {}
-    for v in variants:
-        rows[v.name] = {
-            "hello_p50_us": p50[f"{v.name}:hello"], "get_1KiB_p50_us": p50[f"{v.name}:get_1KiB"],
-            "hello_x_redis": round(p50[f"{v.name}:hello"] / redis_p50, 2),
-            "get_1KiB_x_redis": round(p50[f"{v.name}:get_1KiB"] / redis_p50, 2),
-            "daemon_cpu_us_hello": cpu[f"{v.name}:hello"], "daemon_cpu_us_get_1KiB": cpu[f"{v.name}:get_1KiB"],
+    for name in daemon_pid:
+        rows[name] = {
+            "hello_p50_us": p50[f"{name}:hello"], "get_1KiB_p50_us": p50[f"{name}:get_1KiB"],
+            "hello_x_redis": round(p50[f"{name}:hello"] / redis_p50, 2),
+            "get_1KiB_x_redis": round(p50[f"{name}:get_1KiB"] / redis_p50, 2),
+            "daemon_cpu_us_hello": cpu[f"{name}:hello"], "daemon_cpu_us_get_1KiB": cpu[f"{name}:get_1KiB"],
+            "client_cpu_us_get_1KiB": client_cpu[f"{name}:get_1KiB"],
         }
     machine = machine_info()
     machine.update(load_average_before=load_before, load_average_after=[round(x, 2) for x in os.getloadavg()])
@@ -171,12 +191,14 @@ def main() -> None:
         f"load average (1, 5, 15 min) before {load_before}, after {machine['load_average_after']}", "",
         f"base = `{opts.base}` ({base_commit[:10]}); now = this tree. One client calls every row in turn, round after "
         f"round; redis-py GET 1 KiB p50 in the same rounds: {redis_p50} µs.", "",
+        f"`{BASE_CLIENT}`: this tree's daemon called by base's `swampd/client.py`.", "",
         "| daemon | hello p50 µs | × redis GET | data.get 1 KiB p50 µs | × redis GET | daemon CPU µs/hello | "
-        "daemon CPU µs/get |", "|---|---|---|---|---|---|---|",
+        "daemon CPU µs/get | client CPU µs/get |", "|---|---|---|---|---|---|---|---|",
     ]
     for name, row in rows.items():
         lines.append(f"| {name} | {row['hello_p50_us']} | {row['hello_x_redis']} | {row['get_1KiB_p50_us']} | "
-                     f"{row['get_1KiB_x_redis']} | {row['daemon_cpu_us_hello']} | {row['daemon_cpu_us_get_1KiB']} |")
+                     f"{row['get_1KiB_x_redis']} | {row['daemon_cpu_us_hello']} | {row['daemon_cpu_us_get_1KiB']} | "
+                     f"{row['client_cpu_us_get_1KiB']} |")
     lines += ["", "Daemon CPU per request comes from /proc (10 ms ticks) over a phase of that daemon alone; on a "
               "loaded machine it includes the cost of being descheduled (cache refills), so compare rows, not runs."]
     write_results("hotpath.pinned" if opts.pin else "hotpath", results, "\n".join(lines) + "\n")
