@@ -46,6 +46,8 @@ class DaemonState:
         self.requests_in_flight = 0
         self.requests_answered_now = 0
         """Requests answered from memory within the read of the request (a method's `now` variant)."""
+        self.requests_answered_again = 0
+        """Of those, lines answered again: the same as one answered before but for the id (no decode)."""
         self.draining = False
 
     @property

@@ -50,6 +50,7 @@ async def status(ctx: CallContext) -> dict[str, Any]:
         "requests_total": state.requests_total,
         "requests_in_flight": state.requests_in_flight,
         "requests_answered_now": state.requests_answered_now,
+        "requests_answered_again": state.requests_answered_again,
         "subscriptions": services.bus.subscription_count,
         "draining": state.draining,
         "busy": services.busy_reasons(),

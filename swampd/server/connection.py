@@ -377,6 +377,7 @@ class ClientConnection(asyncio.Protocol, Connection):
     def _handle_line(self, line: bytes) -> None:
         reply = self._hub.dispatcher.answer_again(line, self.context)
         if reply is not NOT_NOW:
+            self._hub.services.state.requests_answered_again += 1
             self._answer_now(reply)
             return
         if line[:1] == b"[" and batch_over(line, self._hub.max_batch):

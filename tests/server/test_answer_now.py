@@ -169,8 +169,10 @@ def test_the_daemon_answers_a_line_again_as_it_answered_it_first(daemon: Any) ->
         for params in (b'"params":{"client_protocol":1},', b'"params":[1],', b""):
             c.send_line(b'{"jsonrpc":"2.0","method":"daemon.hello",' + params + b'"id":41}')
             first = c.read_message()
-            before = c.call("daemon.status")["requests_answered_now"]
+            before = c.call("daemon.status")
             c.send_line(b'{"jsonrpc":"2.0","method":"daemon.hello",' + params + b'"id":42}')
             again = c.read_message()
-            assert c.call("daemon.status")["requests_answered_now"] == before + 1
+            after = c.call("daemon.status")
+            assert after["requests_answered_now"] == before["requests_answered_now"] + 1
+            assert after["requests_answered_again"] == before["requests_answered_again"] + 1
             assert again == {**first, "id": 42}

@@ -49,7 +49,9 @@ def test_hot_reads_are_answered_now_with_the_same_replies_and_refusals(daemon: A
 
         # The client's request lines differ only in their ids: each is answered again from the
         # remembered call, which asks the hot tier every time (a new version, an eviction are seen).
+        again = c.call("daemon.status")["requests_answered_again"]
         assert c.call("data.get", params) == hot[0] and answered_now() == start + 3
+        assert c.call("daemon.status")["requests_answered_again"] == again + 1
         c.call("data.put", {**params, "content": "hello again", "content_type": "text/plain"})
         newer = c.call("data.get", params)
         assert (newer["version"], newer["content"]) == (2, "hello again")
