@@ -102,6 +102,12 @@ class RpcError(Exception):
         self.message = message
         self.data = data if isinstance(data, dict) else {}
 
+    @classmethod
+    def of(cls, error: Any) -> RpcError:
+        """A reply's `error` member as the exception."""
+        error = error if isinstance(error, dict) else {}
+        return cls(error.get("code", protocol.INTERNAL_ERROR), error.get("message", ""), error.get("data"))
+
     @property
     def kind(self) -> str:
         return str(self.data.get("kind") or protocol.kind_for_code(self.code))
@@ -210,9 +216,8 @@ class Client:
                 message = loads(line.decode())
             except ValueError:
                 continue
-            if isinstance(message, dict) and message.get("id") is None and isinstance(message.get("error"), dict):
-                err = message["error"]
-                raise RpcError(err.get("code", protocol.INTERNAL_ERROR), err.get("message", ""), err.get("data"))
+            if _is_refusal(message):
+                raise RpcError.of(message["error"])
 
     def send(self, message: Any) -> None:
         self.send_line(dumps(message).encode() + b"\n")
@@ -281,9 +286,8 @@ class Client:
                 continue
             if isinstance(message, dict) and message.get("id") == request_id:
                 return message
-            if isinstance(message, dict) and message.get("id") is None and "error" in message:
-                err = message["error"]
-                raise RpcError(err.get("code", protocol.INTERNAL_ERROR), err.get("message", ""), err.get("data"))
+            if _is_refusal(message):
+                raise RpcError.of(message["error"])
 
     def next_message(self, timeout: float | None = None, *, method: str = "", request_id: Any = None) -> Any:
         """The next message from the daemon, within `timeout` seconds (None: no deadline).
@@ -353,8 +357,7 @@ class Client:
                 timeout = CALL_TIMEOUT
         reply = self.wait_reply(self.request(method, params), timeout=timeout, method=method)
         if "error" in reply:
-            err = reply["error"]
-            raise RpcError(err.get("code", protocol.INTERNAL_ERROR), err.get("message", ""), err.get("data"))
+            raise RpcError.of(reply["error"])
         return reply.get("result")
 
     def notify(self, method: str, params: Any = None) -> None:
@@ -390,6 +393,11 @@ class Client:
                 "check `swamp daemon status`"
             ) from None
         return self.hello
+
+
+def _is_refusal(message: Any) -> bool:
+    """An error reply to no request: the daemon refusing the connection or a line it could not read."""
+    return isinstance(message, dict) and message.get("id") is None and "error" in message
 
 
 def _timeval(seconds: float | None) -> bytes:
