@@ -61,6 +61,37 @@ def write_results(name: str, data: dict[str, Any], markdown: str) -> None:
     print(markdown)
 
 
+def proc_stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (index 0 is field 3, the state)."""
+    with open(f"/proc/{pid}/stat", "rb") as fh:
+        return fh.read().rpartition(b")")[2].decode().split()
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, its threads included."""
+    fields = proc_stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def last_cpu(pid: int) -> int:
+    """The CPU that `pid` (its main thread) last ran on: field 39 of /proc/PID/stat."""
+    return int(proc_stat(pid)[36])
+
+
+def pin_threads(pids: list[int], cpus: set[int]) -> None:
+    """Every thread of each of `pids` on `cpus` (a process gone or a thread ended is skipped)."""
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                os.sched_setaffinity(int(task), cpus)
+            except OSError:
+                pass
+
+
 class ThrowawayDaemon:
     """A swampd in a private SWAMPD_HOME for the length of a benchmark."""
 

@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import ThrowawayDaemon, machine_info, percentiles, write_results
+from benchmarks._common import ThrowawayDaemon, machine_info, percentiles, process_cpu, write_results
 
 EVENTS_PER_JOB = 5
 
@@ -150,12 +150,8 @@ class FrameClock:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a process from /proc (the daemon's CPU while the console watches it)."""
-    if not pid:
-        return 0.0
-    with open(f"/proc/{pid}/stat", "rb") as fh:
-        fields = fh.read().rpartition(b")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """The daemon's CPU seconds while the console watches it (0 without a pid)."""
+    return process_cpu(pid) if pid else 0.0
 
 
 def child_main(seconds: float, rounds: int) -> None:

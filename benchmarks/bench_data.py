@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "tests" / "storage"))
 
 from servers import MotoServer, PostgresCluster, RedisServer
 
+from benchmarks._common import last_cpu, pin_threads, process_cpu
 from swampd.client import Client
 
 MODEL = "b0b0b0b0-1111-4222-8333-444455556666"
@@ -86,12 +87,6 @@ def interleaved(fns: dict[str, Any], n: int, warmup: int = 50,
     return out
 
 
-def last_cpu(pid: int) -> int:
-    """The CPU that `pid` (its main thread) last ran on: field 39 of /proc/PID/stat."""
-    with open(f"/proc/{pid}/stat") as f:
-        return int(f.read().rsplit(")", 1)[1].split()[36])
-
-
 class Daemon:
     def __init__(self) -> None:
         self.home = Path(tempfile.mkdtemp(prefix="sdb-", dir="/tmp"))
@@ -135,12 +130,6 @@ def _redis_worker(sock: str, key: str, seconds: float, queue: Any) -> None:
         r.get(key)
         count += 1
     queue.put(count)
-
-
-def process_cpu(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far, its threads included."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def throughput_with_cpu(target: Any, args: tuple[Any, ...], procs: int, seconds: float, server_pid: int
@@ -229,7 +218,7 @@ def main() -> int:
                 pgconn.info.backend_pid]
         everything = os.sched_getaffinity(0)
         if opts.pin:
-            _pin(pids, {0})
+            pin_threads(pids, {0})
         client = Client(daemon.socket, timeout=60)
         client.call("repos.register", {"path": str(repo), "name": "bench"})
         for name, data in payloads.items():
@@ -275,7 +264,7 @@ def main() -> int:
         results["cold_boto3_process_1KiB"] = {"p50_us": round(statistics.median(cold) * 1e6, 1), "n": len(cold)}
 
         if opts.pin:
-            _pin(pids, everything)  # throughput runs unpinned: 16 clients need every CPU
+            pin_threads(pids, everything)  # throughput runs unpinned: 16 clients need every CPU
         params = {"repo": "bench", "type": "bench", "model": MODEL, "name": "1KiB"}
         floor = _start_floor(daemon.home, client.call("data.get", params))
         servers = {"swampd": (_daemon_worker, (daemon.socket, params), daemon.proc.pid),
@@ -351,15 +340,6 @@ def main() -> int:
     (results_dir / f"{stem}.md").write_text(_markdown(out))
     print(_markdown(out))
     return 0
-
-
-def _pin(pids: list[int], cpus: set[int]) -> None:
-    for pid in pids:
-        try:
-            for task in os.listdir(f"/proc/{pid}/task"):
-                os.sched_setaffinity(int(task), cpus)
-        except OSError:
-            pass
 
 
 def _version(name: str) -> str:

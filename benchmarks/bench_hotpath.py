@@ -33,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import ThrowawayDaemon, machine_info, write_results
+from benchmarks._common import ThrowawayDaemon, machine_info, pin_threads, process_cpu, write_results
 from benchmarks.bench_rpc import start_redis
 
 MODEL = "b0b0b0b0-1111-4222-8333-444455556666"
@@ -69,20 +69,6 @@ def base_client_class(tree: str) -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.Client
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def pin_all(pids: list[int], cpus: set[int]) -> None:
-    for pid in pids:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            try:
-                os.sched_setaffinity(int(task), cpus)
-            except OSError:
-                pass
 
 
 def main() -> None:
@@ -129,7 +115,7 @@ def main() -> None:
         every_cpu = os.sched_getaffinity(0)
         pids = [os.getpid(), redis_proc.pid, *(v.proc.pid for v in variants if v.proc)]
         if opts.pin:
-            pin_all(pids, {0})
+            pin_threads(pids, {0})
         # Each call follows a call to another process: on a busy machine a process that has just run
         # answers its next request sooner, which would favour a daemon's second call in a row.
         calls: dict[str, Any] = {"redis_get_1KiB": lambda: r.get("k1KiB")}
@@ -152,14 +138,14 @@ def main() -> None:
         for name, pid in daemon_pid.items():  # CPU per request, measured over a phase of each pair alone
             for op in ("hello", "get_1KiB"):
                 fn = calls[f"{name}:{op}"]
-                before, client_before = cpu_seconds(pid), time.thread_time()
+                before, client_before = process_cpu(pid), time.thread_time()
                 for _ in range(opts.rounds):
                     fn()
                 client_cpu[f"{name}:{op}"] = round((time.thread_time() - client_before) / opts.rounds * 1e6, 1)
-                cpu[f"{name}:{op}"] = round((cpu_seconds(pid) - before) / opts.rounds * 1e6, 1)
+                cpu[f"{name}:{op}"] = round((process_cpu(pid) - before) / opts.rounds * 1e6, 1)
         tiers = clients["now"].call("cache.stats").get("tiers")
         if opts.pin:
-            pin_all(pids, every_cpu)
+            pin_threads(pids, every_cpu)
         for c in clients.values():
             c.close()
     finally:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import RESULTS, ThrowawayDaemon, machine_info
+from benchmarks._common import RESULTS, ThrowawayDaemon, machine_info, process_cpu
 
 MODEL = "b0b0b0b0-1111-4222-8333-444455556666"
 PARAMS = {"repo": "bench", "type": "bench", "model": MODEL, "name": "1KiB"}
@@ -70,16 +70,12 @@ def main() -> None:
             spy = subprocess.Popen([opts.py_spy, "record", "-p", str(daemon.proc.pid), "-r", "500", "-f", "raw",
                                     "--idle", "-o", raw_path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1.0)
-            ticks = os.sysconf("SC_CLK_TCK")
-
-            def cpu() -> float:
-                fields = Path(f"/proc/{daemon.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-                return (int(fields[11]) + int(fields[12])) / ticks
-
-            before, started = cpu(), time.perf_counter()
+            assert daemon.proc is not None
+            pid = daemon.proc.pid
+            before, started = process_cpu(pid), time.perf_counter()
             for _ in range(opts.calls):
                 client.call("data.get", PARAMS)
-            cpu_us = (cpu() - before) / opts.calls * 1e6
+            cpu_us = (process_cpu(pid) - before) / opts.calls * 1e6
             wall_us = (time.perf_counter() - started) / opts.calls * 1e6
             spy.send_signal(2)
             spy.wait(timeout=60)
