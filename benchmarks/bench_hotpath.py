@@ -87,7 +87,8 @@ def main() -> None:
     base_commit = export_tree(opts.base, base_tree)
     load_before = [round(x, 2) for x in os.getloadavg()]
     redis_proc, redis_path = start_redis(tmp)
-    variants = [Variant("base", base_tree), Variant("now", str(ROOT))]
+    now = Variant("now", str(ROOT))
+    variants = [Variant("base", base_tree), now]
     if importlib.util.find_spec("uvloop") is not None:  # not a dependency: `pip install uvloop` to compare
         variants.append(Variant("now_uvloop", str(ROOT), argv=[sys.executable, "-O", "-c", UVLOOP_MAIN]))
     variants.append(Variant("now_no_memory_tier", str(ROOT), config="[cache]\nmemory_limit = 0\n"))
@@ -108,7 +109,7 @@ def main() -> None:
             assert v.proc is not None
             daemon_pid[v.name] = v.proc.pid
         # This tree's daemon called by the base tree's client: what the client change alone does.
-        clients[BASE_CLIENT] = base_client_class(base_tree)(variants[1].socket, timeout=60)
+        clients[BASE_CLIENT] = base_client_class(base_tree)(now.socket, timeout=60)
         daemon_pid[BASE_CLIENT] = daemon_pid["now"]
         r = redis.Redis(unix_socket_path=redis_path)
         r.set("k1KiB", b"a" * 1024)
